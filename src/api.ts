@@ -1,0 +1,108 @@
+import { backendFor } from './backends/registry.js';
+import { LockBusyError, LockTimeoutError, OnlyoneError } from './errors.js';
+import type { Holder } from './holder/types.js';
+import { Lock } from './lock.js';
+import { normalizeOptions, type AcquireOptions, type StatusOptions } from './options.js';
+
+/**
+ * Acquires the lock `name`. Fails fast by default; with `wait: true` it waits, without polling, until the
+ * holder releases or dies.
+ *
+ * @example
+ * ```ts
+ * await using lock = await acquire('nightly-backup', { wait: true, timeoutMs: 60_000 });
+ * ```
+ * @throws LockBusyError (`ERR_LOCK_BUSY`) when held and `wait` is off; `holder` says who holds it.
+ * @throws LockTimeoutError (`ERR_LOCK_TIMEOUT`) when `timeoutMs` passes while waiting.
+ * @throws InvalidLockNameError (`ERR_INVALID_LOCK_NAME`) for a malformed or too long name.
+ * @throws InvalidOptionError (`ERR_INVALID_OPTION`) for a bad option.
+ * @throws UnsupportedError (`ERR_UNSUPPORTED_RUNTIME`, `ERR_UNSUPPORTED_PLATFORM`) where the backend cannot work.
+ * Aborting `signal` rejects with `signal.reason`.
+ */
+export async function acquire(name: string, options?: AcquireOptions): Promise<Lock> {
+  return acquireWith(name, options, true);
+}
+
+/**
+ * Acquires the lock if it is free right now; resolves undefined if it is held. Never waits.
+ *
+ * @example
+ * ```ts
+ * const lock = await tryAcquire('indexer');
+ * if (lock === undefined) process.exit(0);
+ * ```
+ * @throws the errors of `acquire`, except LockBusyError and LockTimeoutError.
+ */
+export async function tryAcquire(name: string, options?: Omit<AcquireOptions, 'wait' | 'timeoutMs'>): Promise<Lock | undefined> {
+  try {
+    return await acquireWith(name, { ...options, wait: false }, false);
+  } catch (error) {
+    if (error instanceof LockBusyError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Runs `fn` while holding `name`, and releases the lock however `fn` ends.
+ *
+ * @example
+ * ```ts
+ * const report = await withLock('report', (lock) => build({ signal: lock.signal }), { wait: true });
+ * ```
+ * @throws the errors of `acquire`, and whatever `fn` throws.
+ */
+export async function withLock<T>(name: string, fn: (lock: Lock) => T | Promise<T>, options?: AcquireOptions): Promise<T> {
+  const lock = await acquire(name, options);
+  try {
+    return await fn(lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * Says who holds `name`, or undefined when it is free. Acquires nothing.
+ *
+ * @example
+ * ```ts
+ * const holder = await status('nightly-backup');
+ * if (holder) console.log(`running as pid ${holder.pid} for ${holder.heldForMs} ms`);
+ * ```
+ * @throws InvalidLockNameError, InvalidOptionError, UnsupportedError.
+ */
+export async function status(name: string, options?: StatusOptions): Promise<Holder | undefined> {
+  const normalized = normalizeOptions(options);
+  return backendFor(normalized).status(name, normalized);
+}
+
+/**
+ * Lists every lock held in the options' scope (the current user's by default), with its holder.
+ *
+ * @example
+ * ```ts
+ * for (const holder of await list()) console.log(holder.name, holder.pid);
+ * ```
+ * @throws InvalidOptionError, UnsupportedError.
+ */
+export async function list(options?: StatusOptions): Promise<Holder[]> {
+  const normalized = normalizeOptions(options);
+  return backendFor(normalized).list(normalized);
+}
+
+async function acquireWith(name: string, options: AcquireOptions | undefined, describeHolder: boolean): Promise<Lock> {
+  const normalized = normalizeOptions(options);
+  const backend = backendFor(normalized);
+  const timeout = normalized.wait && normalized.timeoutMs !== undefined ? AbortSignal.timeout(normalized.timeoutMs) : undefined;
+  const signals = [normalized.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  try {
+    const inner = await backend.acquire({ name, options: normalized, signal, describeHolder });
+    return new Lock(name, normalized.scope, backend.kind, inner);
+  } catch (error) {
+    if (timeout?.aborted === true && normalized.signal?.aborted !== true && !(error instanceof OnlyoneError)) {
+      const holder = await backend.status(name, normalized).catch(() => undefined);
+      throw new LockTimeoutError(name, normalized.timeoutMs ?? 0, holder);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,113 @@
+import net from 'node:net';
+import { buildHello } from '../holder/hello.js';
+import type { PeerIdentity } from '../holder/messages.js';
+import { HolderServer } from '../holder/server.js';
+import type { NormalizedOptions } from '../options.js';
+import type { BackendLock } from './types.js';
+
+/** What a socket-based backend knows about the lock it just bound. @internal */
+export interface SocketLockInit {
+  readonly server: net.Server;
+  readonly address: string;
+  readonly name: string;
+  readonly options: NormalizedOptions;
+  readonly backend: string;
+  /** Extra cleanup after the socket is closed (the lockfile backend unlocks its file here). */
+  readonly afterClose?: () => void;
+}
+
+/**
+ * Binds `address` as an exclusive listening socket. Resolves with the server, or undefined when the
+ * address is in use. Any other error (EACCES, EINVAL, EMFILE) rejects with the OS error.
+ * @internal
+ */
+export function bindExclusive(address: string): Promise<net.Server | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    const onError = (error: NodeJS.ErrnoException): void => {
+      server.close();
+      if (error.code === 'EADDRINUSE') resolve(undefined);
+      else reject(error);
+    };
+    server.once('error', onError);
+    // exclusive: cluster workers would otherwise share one handle and all "hold" the lock.
+    server.listen({ path: address, exclusive: true, backlog: 511 }, () => {
+      server.off('error', onError);
+      resolve(server);
+    });
+  });
+}
+
+const anonymous: PeerIdentity = Object.freeze({ pid: undefined, uid: undefined, verified: false });
+
+/**
+ * A lock held by a bound listening socket, serving the holder protocol on it.
+ * @internal
+ */
+export class SocketLock implements BackendLock {
+  readonly address: string;
+  readonly fence: undefined;
+  readonly #server: net.Server;
+  readonly #holder: HolderServer;
+  readonly #lost = new AbortController();
+  readonly #afterClose: (() => void) | undefined;
+  #released: Promise<void> | undefined;
+
+  constructor(init: SocketLockInit) {
+    const { server, options } = init;
+    this.address = init.address;
+    this.#server = server;
+    this.#afterClose = init.afterClose;
+    const acquiredAt = Date.now();
+    this.#holder = new HolderServer(server, {
+      hello: () =>
+        buildHello({
+          name: init.name,
+          scope: options.scope,
+          slot: undefined,
+          command: options.command,
+          acquiredAt,
+          backend: init.backend,
+          fence: undefined,
+        }),
+      maxConnections: options.maxConnections,
+      maxMessageBytes: options.maxMessageBytes,
+      frameTimeoutMs: options.frameTimeoutMs,
+      messageTimeoutMs: options.messageTimeoutMs,
+      onMessage: options.onMessage,
+      identify: () => Promise.resolve(anonymous),
+      authorize: () => true,
+      onReleaseRequest: undefined,
+      ref: options.ref,
+    });
+    this.setRef(options.ref);
+  }
+
+  get fd(): number | undefined {
+    const handle = (this.#server as unknown as { _handle?: { fd?: number } })._handle;
+    return typeof handle?.fd === 'number' && handle.fd >= 0 ? handle.fd : undefined;
+  }
+
+  get lost(): AbortSignal {
+    return this.#lost.signal;
+  }
+
+  setRef(keepAlive: boolean): void {
+    if (keepAlive) {
+      this.#server.ref();
+      this.#holder.ref();
+    } else {
+      this.#server.unref();
+      this.#holder.unref();
+    }
+  }
+
+  release(): Promise<void> {
+    // The listening fd is closed synchronously inside close(), so the name is free when this returns.
+    this.#released ??= (async () => {
+      this.#holder.close();
+      this.#afterClose?.();
+    })();
+    return this.#released;
+  }
+}

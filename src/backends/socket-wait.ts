@@ -1,0 +1,63 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HolderConnection } from '../client/holder-connection.js';
+import { RemoteError } from '../errors.js';
+
+/** Refusals retried at once before backing off: covers the instant between a holder's death and its name's release. */
+const FAST_RETRIES = 3;
+
+/** Per-wait state, so repeated refusals back off instead of spinning. @internal */
+export interface WaitState {
+  refusals: number;
+}
+
+/**
+ * Waits until the lock at `address` is worth trying again, without polling: it connects to the holder and
+ * waits for the connection to close, which happens the instant the holder releases or dies.
+ * Races are handled by the caller's retry loop: ECONNREFUSED/ENOENT mean "try to bind now", EAGAIN (a full
+ * backlog) and a holder turning us away mean "back off". A slow safety re-check runs every `pollIntervalMs`.
+ * Rejects with `signal.reason` when the signal aborts.
+ * @internal
+ */
+export async function waitForRelease(address: string, pollIntervalMs: number, signal: AbortSignal | undefined, state: WaitState): Promise<void> {
+  signal?.throwIfAborted();
+  const outcome = await HolderConnection.open(address);
+  if (!outcome.ok) {
+    if (outcome.code === 'ECONNREFUSED' || outcome.code === 'ENOENT') {
+      state.refusals++;
+      if (state.refusals <= FAST_RETRIES) return;
+    }
+    await sleep(backoff(state.refusals++, pollIntervalMs), undefined, signal === undefined ? {} : { signal });
+    return;
+  }
+  const connection = outcome.connection;
+  const aborted = new AbortController();
+  const onAbort = (): void => aborted.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const safety = sleep(pollIntervalMs, 'poll', { signal: aborted.signal }).catch(() => 'aborted');
+    const closedBy = await Promise.race([connection.closed.then(() => 'closed'), safety]);
+    if (closedBy === 'closed') {
+      const failure = await connection.hello(1).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      // A holder at its connection cap says "busy" and hangs up: that is no release.
+      if (failure instanceof RemoteError && failure.remoteCode === 'busy') {
+        await sleep(backoff(++state.refusals, pollIntervalMs), undefined, { signal: aborted.signal }).catch(() => {});
+      } else {
+        state.refusals = 0;
+      }
+    }
+  } finally {
+    aborted.abort();
+    signal?.removeEventListener('abort', onAbort);
+    connection.close();
+  }
+  signal?.throwIfAborted();
+}
+
+/** Exponential backoff from 1 ms up to `cap`, with jitter so waiters do not retry in lockstep. */
+function backoff(attempt: number, cap: number): number {
+  const base = Math.min(cap, 2 ** Math.min(attempt, 20));
+  return base / 2 + Math.random() * (base / 2);
+}

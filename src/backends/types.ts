@@ -1,0 +1,57 @@
+import type { Holder } from '../holder/types.js';
+import type { NormalizedOptions } from '../options.js';
+
+/** What a backend can do beyond plain mutual exclusion. */
+export interface BackendCapabilities {
+  /** The kernel or server confirms who holds a lock. */
+  readonly verifiedIdentity: boolean;
+  /** Contenders can send messages to the holder and get replies. */
+  readonly messaging: boolean;
+  /** At most N holders at once. */
+  readonly slots: boolean;
+  /** Each acquisition gets a strictly increasing fencing token. */
+  readonly fencing: boolean;
+}
+
+/** A lock a backend holds. @internal */
+export interface BackendLock {
+  /** Where the lock lives, in the backend's own terms (abstract address, file path, key). */
+  readonly address: string;
+  readonly fence: string | undefined;
+  /** The descriptor that holds the lock, when it can be passed to a child process. */
+  readonly fd: number | undefined;
+  /** Aborts, with LockLostError as reason, when the backend loses the lock. */
+  readonly lost: AbortSignal;
+  /** Releases the lock and wakes waiters. Safe to call more than once. */
+  release(): Promise<void>;
+  /** Whether holding the lock keeps the event loop alive. */
+  setRef(keepAlive: boolean): void;
+}
+
+/** One acquisition attempt, as the generic layer hands it to a backend. @internal */
+export interface AcquireRequest {
+  readonly name: string;
+  readonly options: NormalizedOptions;
+  /** Aborts the wait. Backends try at least once before looking at it. */
+  readonly signal: AbortSignal | undefined;
+  /** When the lock is busy and `wait` is off: read the holder for LockBusyError (false for tryAcquire). */
+  readonly describeHolder: boolean;
+}
+
+/**
+ * The surface every backend implements. Contention is always LockBusyError, whatever the engine.
+ * @internal
+ */
+export interface Backend {
+  readonly kind: string;
+  readonly capabilities: BackendCapabilities;
+  /**
+   * Takes the lock. Without `options.wait`, throws LockBusyError at once when it is held.
+   * With it, waits without polling until it is free or `signal` aborts (rejecting with `signal.reason`).
+   */
+  acquire(request: AcquireRequest): Promise<BackendLock>;
+  /** Who holds `name`, or undefined when it is free. */
+  status(name: string, options: NormalizedOptions): Promise<Holder | undefined>;
+  /** Every lock held under the options' prefix that this backend can see. */
+  list(options: NormalizedOptions): Promise<Holder[]>;
+}

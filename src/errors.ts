@@ -1,0 +1,121 @@
+import type { Holder } from './holder/types.js';
+
+/** Every error code onlyone can produce. Contention is `ERR_LOCK_BUSY` on every backend. */
+export type OnlyoneErrorCode =
+  | 'ERR_LOCK_BUSY'
+  | 'ERR_LOCK_TIMEOUT'
+  | 'ERR_LOCK_LOST'
+  | 'ERR_LOCK_RELEASED'
+  | 'ERR_LOCK_SQUATTED'
+  | 'ERR_INVALID_LOCK_NAME'
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_PROTOCOL'
+  | 'ERR_NOT_HELD'
+  | 'ERR_REMOTE'
+  | 'ERR_UNSUPPORTED_RUNTIME'
+  | 'ERR_UNSUPPORTED_PLATFORM'
+  | 'ERR_BACKEND';
+
+/** Base class of every error thrown by onlyone. The OS or driver error, if any, is in `cause`. */
+export class OnlyoneError extends Error {
+  readonly code: OnlyoneErrorCode;
+
+  constructor(code: OnlyoneErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** The lock is held by someone else. `holder` is what the holder said about itself, when it said anything. */
+export class LockBusyError extends OnlyoneError {
+  readonly lockName: string;
+  readonly holder: Holder | undefined;
+
+  constructor(lockName: string, holder: Holder | undefined, options?: ErrorOptions) {
+    super('ERR_LOCK_BUSY', `Lock "${lockName}" is held${describeHolder(holder)}`, options);
+    this.lockName = lockName;
+    this.holder = holder;
+  }
+}
+
+/** Waiting for the lock took longer than `timeoutMs`. */
+export class LockTimeoutError extends OnlyoneError {
+  readonly lockName: string;
+  readonly holder: Holder | undefined;
+
+  constructor(lockName: string, timeoutMs: number, holder: Holder | undefined) {
+    super('ERR_LOCK_TIMEOUT', `Timed out after ${timeoutMs} ms waiting for lock "${lockName}"${describeHolder(holder)}`);
+    this.lockName = lockName;
+    this.holder = holder;
+  }
+}
+
+/** A held lock stopped being held without `release()` being called (connection lost, fd closed). */
+export class LockLostError extends OnlyoneError {
+  constructor(lockName: string, why: string, options?: ErrorOptions) {
+    super('ERR_LOCK_LOST', `Lock "${lockName}" was lost: ${why}`, options);
+  }
+}
+
+/** The reason `lock.signal` carries after a deliberate `release()`. */
+export class LockReleasedError extends OnlyoneError {
+  constructor(lockName: string) {
+    super('ERR_LOCK_RELEASED', `Lock "${lockName}" was released`);
+  }
+}
+
+/** The lock is held by a process of a user who should not be able to hold it (see the README's security model). */
+export class LockSquattedError extends OnlyoneError {
+  readonly lockName: string;
+  readonly holder: Holder | undefined;
+
+  constructor(lockName: string, holder: Holder | undefined, message: string) {
+    super('ERR_LOCK_SQUATTED', message);
+    this.lockName = lockName;
+    this.holder = holder;
+  }
+}
+
+/** The lock name cannot be used; the message says why. Nothing was bound. */
+export class InvalidLockNameError extends OnlyoneError {
+  constructor(message: string) {
+    super('ERR_INVALID_LOCK_NAME', message);
+  }
+}
+
+/** An option has the wrong type or value; the message names the option. */
+export class InvalidOptionError extends OnlyoneError {
+  constructor(message: string) {
+    super('ERR_INVALID_OPTION', message);
+  }
+}
+
+/** The peer on the socket broke the protocol (bad frame, oversized frame, no hello in time). */
+export class ProtocolError extends OnlyoneError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_PROTOCOL', message, options);
+  }
+}
+
+/** The holder answered a request with an error frame; `remoteCode` is the protocol's error code. */
+export class RemoteError extends OnlyoneError {
+  readonly remoteCode: string;
+
+  constructor(remoteCode: string, message: string) {
+    super('ERR_REMOTE', `${message} (${remoteCode})`);
+    this.remoteCode = remoteCode;
+  }
+}
+
+/** The runtime cannot bind abstract sockets correctly (libuv < 1.46), or the platform has none. */
+export class UnsupportedError extends OnlyoneError {}
+
+function describeHolder(holder: Holder | undefined): string {
+  if (holder === undefined) return '';
+  const command = holder.argv.length > 0 ? `, '${holder.argv.join(' ')}'` : '';
+  return ` by pid ${holder.pid}${command}`;
+}

@@ -1,0 +1,37 @@
+/** What is known about the process holding a lock. */
+export interface Holder {
+  /** Lock name, without prefix or scope. */
+  readonly name: string;
+  /** `user` or `system`. */
+  readonly scope: string;
+  /** Slot index when the lock was taken with `slots`; otherwise undefined. */
+  readonly slot?: number;
+  /** The holder's process id. */
+  readonly pid: number;
+  /** The holder's user id. */
+  readonly uid: number;
+  /** The holder's user name, when it could be resolved. */
+  readonly user?: string;
+  /** The holder's hostname. */
+  readonly hostname: string;
+  /** The holder's command line, exactly as it was given. */
+  readonly argv: readonly string[];
+  /** The holder's working directory. */
+  readonly cwd: string;
+  /** When the lock was taken, in milliseconds since the epoch. */
+  readonly acquiredAt: number;
+  /** How long the lock has been held, in milliseconds, when this was read. */
+  readonly heldForMs: number;
+  /** Process start time in clock ticks since boot (from /proc/PID/stat), for pid-reuse checks. */
+  readonly startTime?: number;
+  /** Protocol version the holder speaks. */
+  readonly protocol: number;
+  /** True only when the kernel confirmed pid and uid; false when they are the holder's own claim. */
+  readonly verified: boolean;
+  /** Why the identity could not be verified, when `verified` is false. */
+  readonly unverifiedReason?: string;
+  /** Backend that holds it. */
+  readonly backend: string;
+  /** Fencing token, on backends that have one. */
+  readonly fence?: string;
+}

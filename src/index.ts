@@ -1,0 +1,21 @@
+export { acquire, tryAcquire, withLock, status, list } from './api.js';
+export { Lock } from './lock.js';
+export { DEFAULT_PREFIX, SUN_PATH_BYTES, abstractAddress as lockAddress, printableAddress, type Scope } from './address.js';
+export type { AcquireOptions, StatusOptions, LockOptions, BackendName } from './options.js';
+export type { Holder } from './holder/types.js';
+export type { IncomingMessage, MessageHandler, PeerIdentity } from './holder/messages.js';
+export { PROTOCOL_VERSION } from './protocol/frames.js';
+export {
+  OnlyoneError,
+  LockBusyError,
+  LockTimeoutError,
+  LockLostError,
+  LockReleasedError,
+  LockSquattedError,
+  InvalidLockNameError,
+  InvalidOptionError,
+  ProtocolError,
+  RemoteError,
+  UnsupportedError,
+  type OnlyoneErrorCode,
+} from './errors.js';

@@ -1,0 +1,90 @@
+import type { Scope } from './address.js';
+import type { BackendLock } from './backends/types.js';
+import { LockLostError, LockReleasedError } from './errors.js';
+
+/**
+ * A held lock. Release it with `release()` or `await using`; it is also freed by the kernel the moment
+ * this process exits, however it exits.
+ *
+ * @example
+ * ```ts
+ * await using lock = await acquire('nightly-backup');
+ * await backup({ signal: lock.signal });
+ * ```
+ */
+export class Lock implements AsyncDisposable {
+  /** The lock name, as given. */
+  readonly name: string;
+  /** `user` or `system`. */
+  readonly scope: Scope;
+  /** The backend's address for the lock (for `abstract`, the NUL-padded socket name). */
+  readonly address: string;
+  /** Backend that holds the lock. */
+  readonly backend: string;
+  /** Fencing token on backends that have one, otherwise undefined. */
+  readonly fence: string | undefined;
+  /** When the lock was acquired, in ms since the epoch. */
+  readonly acquiredAt: number;
+  readonly #inner: BackendLock;
+  readonly #controller = new AbortController();
+  #release: Promise<void> | undefined;
+
+  /** @internal */
+  constructor(name: string, scope: Scope, backend: string, inner: BackendLock) {
+    this.name = name;
+    this.scope = scope;
+    this.backend = backend;
+    this.address = inner.address;
+    this.fence = inner.fence;
+    this.acquiredAt = Date.now();
+    this.#inner = inner;
+    const onLost = (): void => {
+      this.#controller.abort(inner.lost.reason instanceof LockLostError ? inner.lost.reason : new LockLostError(name, String(inner.lost.reason)));
+    };
+    if (inner.lost.aborted) onLost();
+    else inner.lost.addEventListener('abort', onLost, { once: true });
+  }
+
+  /** Aborts when the lock stops being held: `LockLostError` if it was lost, `LockReleasedError` after `release()`. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** True until the lock is released or lost. */
+  get held(): boolean {
+    return !this.#controller.signal.aborted;
+  }
+
+  /**
+   * The descriptor that holds the lock, for handing to a child process (as `stdio[3]`) so the lock lasts as
+   * long as the child. Undefined on backends whose lock is not a descriptor, and after release.
+   */
+  get fd(): number | undefined {
+    return this.held ? this.#inner.fd : undefined;
+  }
+
+  /** Keep the event loop alive while the lock is held. By default a held lock does not. */
+  ref(): this {
+    this.#inner.setRef(true);
+    return this;
+  }
+
+  /** Let the process exit while the lock is held (the default). */
+  unref(): this {
+    this.#inner.setRef(false);
+    return this;
+  }
+
+  /** Releases the lock and wakes every waiter. Safe to call any number of times; all calls share one promise. */
+  release(): Promise<void> {
+    this.#release ??= this.#inner.release().finally(() => {
+      if (!this.#controller.signal.aborted) this.#controller.abort(new LockReleasedError(this.name));
+    });
+    return this.#release;
+  }
+
+  /** Same as `release()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+}

@@ -1,0 +1,150 @@
+import { DEFAULT_PREFIX, type Scope } from './address.js';
+import { InvalidOptionError } from './errors.js';
+import type { MessageHandler } from './holder/messages.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/frames.js';
+
+/** Where locks live. `abstract` (Linux) is the default. */
+export type BackendName = 'abstract';
+
+/** Options that say which lock a name refers to. */
+export interface LockOptions {
+  /** `user` (default): one lock per user. `system`: one lock for every user of this network namespace. */
+  readonly scope?: Scope;
+  /** Address prefix, `onlyone/v1/` by default. Snap confinement needs `snap.<instance>.`. */
+  readonly prefix?: string;
+  /** Backend to use; `abstract` by default. */
+  readonly backend?: BackendName;
+}
+
+/** Options of `status` and `list`. */
+export interface StatusOptions extends LockOptions {
+  /** How long to wait for a holder's hello, in ms (default 1000). */
+  readonly helloTimeoutMs?: number;
+}
+
+/** Options of `acquire`, `tryAcquire` and `withLock`. */
+export interface AcquireOptions extends StatusOptions {
+  /** Wait for the lock instead of failing with LockBusyError (default false). */
+  readonly wait?: boolean;
+  /** With `wait`, give up after this many ms with LockTimeoutError. */
+  readonly timeoutMs?: number;
+  /** Aborting it stops waiting; the promise rejects with `signal.reason`. */
+  readonly signal?: AbortSignal;
+  /** Keep the event loop alive while the lock is held (default false). */
+  readonly ref?: boolean;
+  /** The command line advertised to contenders; `process.argv` by default. */
+  readonly command?: readonly string[];
+  /** Handles messages from other instances; its return value (or promise) is the reply. */
+  readonly onMessage?: MessageHandler;
+  /** How long a message handler may take before the sender gets a timeout error, in ms (default 30000). */
+  readonly messageTimeoutMs?: number;
+  /** Largest message or reply accepted, in bytes of JSON (default 1 MiB). */
+  readonly maxMessageBytes?: number;
+  /** Most connections the holder keeps open at once; more are turned away with `busy` (default 512). */
+  readonly maxConnections?: number;
+  /** While waiting, re-check the lock at least this often, in ms, in case a wake-up was missed (default 1000). */
+  readonly pollIntervalMs?: number;
+}
+
+/** Options after defaults and validation. Frozen, null-prototype. @internal */
+export interface NormalizedOptions {
+  readonly scope: Scope;
+  readonly prefix: string;
+  readonly backend: BackendName;
+  readonly helloTimeoutMs: number;
+  readonly wait: boolean;
+  readonly timeoutMs: number | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly ref: boolean;
+  readonly command: readonly string[];
+  readonly onMessage: MessageHandler | undefined;
+  readonly messageTimeoutMs: number;
+  readonly maxMessageBytes: number;
+  readonly maxConnections: number;
+  readonly pollIntervalMs: number;
+  readonly frameTimeoutMs: number;
+}
+
+const BACKENDS: readonly BackendName[] = ['abstract'];
+
+/**
+ * Fills in defaults and validates every option, naming the option in any error.
+ * @throws InvalidOptionError
+ * @internal
+ */
+export function normalizeOptions(options: AcquireOptions | undefined): NormalizedOptions {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new InvalidOptionError(`Options must be an object, got ${options === null ? 'null' : typeof options}`);
+  }
+  const o: AcquireOptions = options ?? {};
+  const normalized: NormalizedOptions = Object.assign(Object.create(null) as object, {
+    scope: oneOf('scope', o.scope, ['user', 'system'] as const, 'user'),
+    prefix: o.prefix === undefined ? DEFAULT_PREFIX : string('prefix', o.prefix),
+    backend: oneOf('backend', o.backend, BACKENDS, 'abstract'),
+    helloTimeoutMs: positive('helloTimeoutMs', o.helloTimeoutMs, 1000),
+    wait: bool('wait', o.wait, false),
+    timeoutMs: o.timeoutMs === undefined ? undefined : nonNegative('timeoutMs', o.timeoutMs),
+    signal: abortSignal(o.signal),
+    ref: bool('ref', o.ref, false),
+    command: o.command === undefined ? process.argv.slice() : stringArray('command', o.command),
+    onMessage: fn('onMessage', o.onMessage),
+    messageTimeoutMs: positive('messageTimeoutMs', o.messageTimeoutMs, 30_000),
+    maxMessageBytes: positive('maxMessageBytes', o.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
+    maxConnections: positive('maxConnections', o.maxConnections, 512),
+    pollIntervalMs: positive('pollIntervalMs', o.pollIntervalMs, 1000),
+    frameTimeoutMs: 5000,
+  } satisfies NormalizedOptions);
+  return Object.freeze(normalized);
+}
+
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) {
+    throw new InvalidOptionError(`The \`${name}\` option must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+function string(name: string, value: unknown): string {
+  if (typeof value !== 'string') throw new InvalidOptionError(`The \`${name}\` option must be a string, got ${typeof value}`);
+  return value;
+}
+
+function bool(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidOptionError(`The \`${name}\` option must be a boolean, got ${typeof value}`);
+  return value;
+}
+
+function nonNegative(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidOptionError(`The \`${name}\` option must be a finite number >= 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidOptionError(`The \`${name}\` option must be a finite number > 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function stringArray(name: string, value: unknown): readonly string[] {
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    throw new InvalidOptionError(`The \`${name}\` option must be an array of strings`);
+  }
+  return Object.freeze(value.slice());
+}
+
+function fn<T>(name: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new InvalidOptionError(`The \`${name}\` option must be a function`);
+  return value;
+}
+
+function abortSignal(value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) throw new InvalidOptionError('The `signal` option must be an AbortSignal');
+  return value;
+}

@@ -1,0 +1,51 @@
+import { readFile } from 'node:fs/promises';
+
+/** One listening socket bound in the abstract namespace, as /proc/net/unix lists it. */
+export interface AbstractListener {
+  /** Socket inode, the key to find which processes hold it. */
+  readonly inode: number;
+  /** The address as the kernel prints it: "@" for every NUL byte, the leading one included. */
+  readonly path: string;
+}
+
+/** __SO_ACCEPTCON: the socket is listening. Accepted connections show the same name without it. */
+const ACCEPTCON = 0x10000;
+
+/**
+ * Lists listening abstract sockets whose printed path starts with `@` + `prefix`.
+ * @internal
+ */
+export async function abstractListeners(prefix: string): Promise<AbstractListener[]> {
+  const text = await readFile('/proc/net/unix', 'utf8');
+  const wanted = `@${prefix}`;
+  const found: AbstractListener[] = [];
+  for (const line of text.split('\n')) {
+    const at = line.indexOf(wanted);
+    if (at === -1) continue;
+    // Num RefCount Protocol Flags Type St Inode Path; the path may contain spaces, so split only the head.
+    const fields = line.slice(0, at).trim().split(/\s+/u);
+    const flags = Number.parseInt(fields[3] ?? '', 16);
+    const inode = Number(fields[6]);
+    if ((flags & ACCEPTCON) === 0 || !Number.isSafeInteger(inode)) continue;
+    found.push({ inode, path: line.slice(at) });
+  }
+  return found;
+}
+
+/**
+ * The candidate addresses a printed path may stand for. NUL bytes print as "@", so a name that ends in "@"
+ * is ambiguous with padding: the shortest reading comes first, then each one keeping one more "@".
+ * @internal
+ */
+export function addressCandidates(path: string): string[] {
+  const body = path.slice(1).replace(/@+$/u, '');
+  const trailing = path.length - 1 - body.length;
+  const candidates: string[] = [];
+  for (let kept = 0; kept <= trailing; kept++) {
+    const content = body + '@'.repeat(kept);
+    const pad = 107 - Buffer.byteLength(content);
+    if (pad < 0) break;
+    candidates.push(`\0${content}${'\0'.repeat(pad)}`);
+  }
+  return candidates;
+}
