@@ -1,0 +1,70 @@
+// Shared helpers for tests: random lock names and real holder processes.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+export const fixture = (file) => fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url));
+export const distEntry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+
+/** A lock name no other test uses. */
+export function lockName(tag = 't') {
+  return `test-${tag}-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Reads newline-delimited JSON events from a child's stdout. */
+export function jsonLines(stream) {
+  const queue = [];
+  const waiters = [];
+  let buffer = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    buffer += chunk;
+    for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      let event;
+      try { event = JSON.parse(line); } catch { continue; }
+      const waiter = waiters.shift();
+      if (waiter) waiter(event); else queue.push(event);
+    }
+  });
+  return {
+    next(timeoutMs = 10_000) {
+      if (queue.length > 0) return Promise.resolve(queue.shift());
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no event within ${timeoutMs} ms`)), timeoutMs);
+        waiters.push((event) => { clearTimeout(timer); resolve(event); });
+      });
+    },
+  };
+}
+
+/**
+ * Starts test/fixtures/holder.mjs: it acquires `name` with `options` and reports events as JSON lines.
+ * `mode` picks what it does once it holds the lock (see the fixture).
+ */
+export function startHolder(name, { options = {}, mode = 'hold', execPath = process.execPath, env } = {}) {
+  const child = spawn(execPath, [fixture('holder.mjs'), name, JSON.stringify(options), mode], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  });
+  const events = jsonLines(child.stdout);
+  const exited = once(child, 'exit');
+  return { child, events, exited, pid: child.pid };
+}
+
+/** Resolves with the child's exit code and signal. */
+export async function exitOf(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode, signal: child.signalCode };
+  const [code, signal] = await once(child, 'exit');
+  return { code, signal };
+}
+
+/** Number of open descriptors of a process. */
+export function fdCount(pid = process.pid) {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+export const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
