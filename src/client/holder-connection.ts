@@ -24,7 +24,11 @@ export class HolderConnection {
     this.#socket = socket;
     this.#reader = new FrameReader(maxFrameBytes);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    // 'end' (the holder hung up) arrives about a millisecond before 'close' on a cold process; waiters wake on it.
+    this.#closed = new Promise((resolve) => {
+      socket.once('end', () => resolve());
+      socket.once('close', () => resolve());
+    });
     socket.on('close', () => this.#fail(new ProtocolError('holder closed the connection')));
   }
 
@@ -45,7 +49,7 @@ export class HolderConnection {
     });
   }
 
-  /** Resolves when the connection is closed, from either side. */
+  /** Resolves when the holder ends the connection, or it is closed from either side. */
   get closed(): Promise<void> {
     return this.#closed;
   }
