@@ -125,13 +125,16 @@ class Connection {
       this.#fatal(fault.kind, fault.message);
       return;
     }
-    this.#armPartialTimer();
+    this.#armPartialTimer(frames.length > 0);
   }
 
-  #armPartialTimer(): void {
-    clearTimeout(this.#partialTimer);
-    this.#partialTimer = undefined;
-    if (this.#reader.pendingBytes === 0) return;
+  /** Times the frame in progress from its first byte: re-arming on every chunk would let a peer drip forever. */
+  #armPartialTimer(completedFrames: boolean): void {
+    if (completedFrames || this.#reader.pendingBytes === 0) {
+      clearTimeout(this.#partialTimer);
+      this.#partialTimer = undefined;
+    }
+    if (this.#reader.pendingBytes === 0 || this.#partialTimer !== undefined) return;
     this.#partialTimer = setTimeout(() => {
       this.#fatal('bad_frame', `frame not completed within ${this.#options.frameTimeoutMs} ms`);
     }, this.#options.frameTimeoutMs);
@@ -191,7 +194,14 @@ class Connection {
       this.#send(errorFrame(reply.error, reply.message, id));
       return;
     }
-    const encoded = encodeFrame({ type: 'reply', ...(id === undefined ? {} : { id }), data: reply.data });
+    let encoded: Buffer;
+    try {
+      encoded = encodeFrame({ type: 'reply', ...(id === undefined ? {} : { id }), data: reply.data });
+    } catch (error) {
+      // A cyclic, BigInt or too deeply nested reply (e.g. an echo of a 100k-deep message) must still be answered.
+      this.#send(errorFrame('handler_error', `reply is not encodable as JSON: ${error instanceof Error ? error.message : String(error)}`, id));
+      return;
+    }
     if (encoded.length > this.#options.maxMessageBytes + CONTROL_FRAME_BYTES) {
       this.#send(errorFrame('too_large', `reply of ${encoded.length} bytes exceeds the ${this.#options.maxMessageBytes}-byte cap`, id));
       return;
