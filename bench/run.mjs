@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark against its anchors in one run, one table, goals checked, results written
 // to bench/results.json (and, with --write-docs, the chart and the table in docs/benchmarks.md).
-import { existsSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { checkGoals, formatGoal } from './lib/goals.mjs';
@@ -12,15 +13,21 @@ const writeDocs = process.argv.includes('--write-docs');
 const suites = ['acquire', 'busy', 'scale', 'takeover', 'handoff', 'cli'];
 const rows = [];
 const skipped = [];
+const scripts = [];
 for (const suite of suites) {
   const file = join(root, 'bench', `${suite}.mjs`);
   if (!existsSync(file)) {
     skipped.push(`${suite}: bench/${suite}.mjs does not exist`);
     continue;
   }
-  const module = await import(pathToFileURL(file).href);
+  // Importing a plain script would run it, so look for a run() export in the source first.
+  const exportsRun = /export\s+(?:async\s+)?function\s+run\b|export\s*\{[^}]*\brun\b/u.test(readFileSync(file, 'utf8'));
+  const module = exportsRun ? await import(pathToFileURL(file).href) : {};
   if (typeof module.run !== 'function') {
-    skipped.push(`${suite}: bench/${suite}.mjs exports no run()`);
+    // A benchmark written as a plain script still runs; its own output is shown and kept in results.json.
+    process.stderr.write(`bench: ${suite} (as a script)...\n`);
+    const result = spawnSync(process.execPath, [file, ...(quick ? ['--quick'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    scripts.push({ suite, status: result.status, output: result.stdout });
     continue;
   }
   process.stderr.write(`bench: ${suite}...\n`);
@@ -35,8 +42,9 @@ printTable(rows);
 const goals = checkGoals(rows);
 process.stdout.write(`\ngoals:\n${goals.map((g) => `  ${formatGoal(g)}`).join('\n')}\n`);
 for (const s of skipped) process.stdout.write(`skipped ${s}\n`);
+for (const s of scripts) process.stdout.write(`\n[bench/${s.suite}.mjs, exit ${s.status}]\n${s.output}`);
 
-const results = { machine: info, quick, rows: rows.map(({ samples, ...summary }) => summary), goals, skipped };
+const results = { machine: info, quick, rows: rows.map(({ samples, ...summary }) => summary), goals, skipped, scripts };
 writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write('wrote bench/results.json\n');
 if (writeDocs) {
