@@ -35,7 +35,9 @@ export class HolderConnection {
   /** Connects to `address`. Resolves once connected (before hello), or with the connect error's code. */
   static open(address: string, maxMessageBytes = 0): Promise<ConnectOutcome> {
     return new Promise((resolve) => {
-      const socket = net.connect({ path: address });
+      // allowHalfOpen: on the holder's end-of-file Node would otherwise shut our side down first, in the cold
+      // path between the holder's death and our bind. Every user closes the connection itself.
+      const socket = net.connect({ path: address, allowHalfOpen: true });
       const onError = (error: NodeJS.ErrnoException): void => {
         socket.destroy();
         resolve({ ok: false, code: error.code ?? 'UNKNOWN', error });
