@@ -4,6 +4,7 @@
 //   --processes N (STRESS_PROCESSES, default 16)   --seconds T (STRESS_SECONDS, default 60, per phase)
 //   --phase exclusive|slots|both (default both)    --slots N (default 3)
 //   --chaos-min-ms / --chaos-max-ms: pause between kills (default 100..400)
+//   --self-check: first run 3 s with workers that take no lock, and fail unless the checker catches them
 import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     slots: { type: 'string', default: '3' },
     'chaos-min-ms': { type: 'string', default: '100' },
     'chaos-max-ms': { type: 'string', default: '400' },
+    'self-check': { type: 'boolean', default: false },
   },
 });
 const processes = Number(values.processes);
@@ -45,7 +47,7 @@ async function slotsSupported() {
   }
 }
 
-async function phase(label, slots) {
+async function phase(label, slots, phaseSeconds = seconds) {
   const name = `stress-${label}-${process.pid}-${randomBytes(4).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), `onlyone-stress-${label}-`));
   const runnerLog = openSync(join(dir, 'runner.log'), 'a');
@@ -70,8 +72,8 @@ async function phase(label, slots) {
   };
   for (let i = 0; i < processes; i++) start();
   tellChaos();
-  log(`${label}: ${processes} workers, ${seconds} s, ${slots > 0 ? `at most ${slots} at once` : 'exclusive'}, logs in ${dir}`);
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  log(`${label}: ${processes} workers, ${phaseSeconds} s, ${slots > 0 ? `at most ${slots} at once` : slots < 0 ? 'NO LOCK (self-check)' : 'exclusive'}, logs in ${dir}`);
+  await new Promise((resolve) => setTimeout(resolve, phaseSeconds * 1000));
   stopping = true;
   chaos.send({ stop: true });
   await new Promise((resolve) => chaos.once('exit', resolve));
@@ -90,11 +92,16 @@ async function phase(label, slots) {
   if (slots > 0 && result.maxOverlap < 2) problems.push(`slots = ${slots} but never more than ${result.maxOverlap} holder at once`);
   log(`${label}: ${result.sections} critical sections (${result.killedHolders} ended by SIGKILL), ${result.kills} kills by chaos, ${spawned} processes in all`);
   log(`${label}: most holders at once ${result.maxOverlap} (limit ${limit}); longest wait ${result.longestWaitMs.toFixed(1)} ms; longest wait ended by a kill ${result.longestCutWaitMs.toFixed(1)} ms`);
-  if (problems.length === 0) rmSync(dir, { recursive: true, force: true });
+  if (problems.length === 0 || slots < 0) rmSync(dir, { recursive: true, force: true });
   return problems.map((p) => `${label}: ${p}`);
 }
 
 const problems = [];
+if (values['self-check']) {
+  const caught = await phase('self-check', -1, 3);
+  if (caught.some((p) => p.includes('instants with more than 1 holders'))) log('self-check: the checker caught workers that take no lock, as it must');
+  else problems.push(`self-check: workers without a lock were not caught (${caught.join('; ') || 'no problems reported'})`);
+}
 if (values.phase === 'both' || values.phase === 'exclusive') problems.push(...(await phase('exclusive', 0)));
 if (values.phase === 'both' || values.phase === 'slots') {
   if (await slotsSupported()) problems.push(...(await phase('slots', slotCount)));
