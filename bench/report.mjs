@@ -24,7 +24,7 @@ export function renderReport(results) {
       lines.push(`| **${group}** | | | | |`);
     }
     const base = results.rows.find((r) => r.group === row.group && r.name.startsWith('onlyone'));
-    lines.push(`| ${row.name} | ${row.n} | ${formatValue(row.median, row.unit)} | ${formatValue(row.p99, row.unit)} | ${formatRatio(ratio(row, base))} |`);
+    lines.push(`| ${row.name} | ${row.n ?? ""} | ${formatValue(row.median, row.unit)} | ${formatValue(row.p99, row.unit)} | ${formatRatio(ratio(row, base))} |`);
   }
   lines.push('', 'Goals, as measured in this run:', '', ...results.goals.map((g) => `- ${formatGoal(g)}`));
   if (results.skipped.length > 0) lines.push('', ...results.skipped.map((s) => `- skipped ${s}`));

@@ -28,12 +28,27 @@ for (const suite of suites) {
     process.stderr.write(`bench: ${suite} (as a script)...\n`);
     const result = spawnSync(process.execPath, [file, ...(quick ? ['--quick'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     scripts.push({ suite, status: result.status, output: result.stdout });
+    rows.push(...rowsFromMarkdown(suite, result.stdout));
     continue;
   }
   process.stderr.write(`bench: ${suite}...\n`);
   const started = Date.now();
   rows.push(...(await module.run({ quick })));
   process.stderr.write(`bench: ${suite} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+/**
+ * Rows from a script's markdown table (`| \`command\` | median ms | ... |`), so its medians join the table, the
+ * ratios and the goals. Only the median is taken; the script's own output is printed as well.
+ */
+function rowsFromMarkdown(suite, text) {
+  const found = [];
+  for (const line of text.split('\n')) {
+    const match = /^\|\s*`([^`]+)`\s*\|\s*([\d.]+)\s*\|/u.exec(line);
+    if (match) found.push({ group: suite === 'cli' ? 'CLI start-to-exit (bench/cli.mjs)' : suite, name: match[1], unit: 'ms', n: undefined, median: Number(match[2]), p99: Number.NaN, min: Number.NaN, max: Number.NaN, note: `from bench/${suite}.mjs output` });
+  }
+  // The ratios are relative to the row whose name starts with "onlyone": put it first, as in the other groups.
+  return found.sort((a, b) => Number(b.name.startsWith('onlyone')) - Number(a.name.startsWith('onlyone')));
 }
 
 const info = machine();

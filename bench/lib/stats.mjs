@@ -51,7 +51,7 @@ export function printTable(rows, out = process.stdout) {
       lines.push([`[${group}]`, '', '', '', '']);
     }
     const base = rows.find((r) => r.group === row.group && r.name.startsWith('onlyone'));
-    lines.push([`  ${row.name}`, String(row.n), formatValue(row.median, row.unit), formatValue(row.p99, row.unit), formatRatio(ratio(row, base))]);
+    lines.push([`  ${row.name}`, String(row.n ?? ""), formatValue(row.median, row.unit), formatValue(row.p99, row.unit), formatRatio(ratio(row, base))]);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
