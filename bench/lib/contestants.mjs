@@ -1,10 +1,10 @@
 // Holder/waiter pairs in separate processes, for takeover (SIGKILL) and handoff (graceful release).
 // Every waiter reports its acquisition on CLOCK_MONOTONIC (process.hrtime.bigint() in Node, clock_gettime in
 // C), the same clock the parent reads just before it kills or releases the holder.
-
 import { join } from 'node:path';
 import { benchName, sleep } from './env.mjs';
 import { actor, expectEvent, spawnJson } from './procs.mjs';
+import { shuffle } from './stats.mjs';
 
 const node = process.execPath;
 /** Time for a waiter with no "waiting" event (flock(1)) to start and block, and for any waiter to connect. */
@@ -40,7 +40,7 @@ export const contestants = {
   },
   'polling every 100 ms': () => {
     const name = benchName('poll');
-    return { ...nodePair('onlyone.mjs', ['hold', name], ['poll', name, '100']) };
+    return nodePair('onlyone.mjs', ['hold', name], ['poll', name, '100']);
   },
   'proper-lockfile, minimum stale (2 s)': (dir) => {
     const file = join(dir, `pl-min-${Math.random().toString(36).slice(2)}`);
@@ -92,7 +92,7 @@ export async function runTrials(keys, { trials, how, dir, now, concurrent = fals
     return samples;
   }
   for (let round = 0; round < trials; round++) {
-    const order = [...keys].sort(() => Math.random() - 0.5);
+    const order = shuffle([...keys]);
     for (const key of order) {
       samples[key].push(await trial(contestants[key](dir, { now }), how));
       onTrial?.(key);
