@@ -1,7 +1,7 @@
 // In-process acquire+release: onlyone vs proper-lockfile lock+unlock vs a raw `net` listen+close on an
 // abstract name. The three run interleaved (shuffled order each round) in the same process.
 import net from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { acquire } from '../dist/index.js';
@@ -23,7 +23,8 @@ export async function run({ quick = false } = {}) {
   const rounds = quick ? 300 : 3000;
   const name = benchName('acquire');
   const address = rawAddress('acquire');
-  const file = join(tempDir(), 'proper-lockfile.target');
+  const dir = tempDir();
+  const file = join(dir, 'proper-lockfile.target');
   writeFileSync(file, '');
   const contestants = {
     'onlyone acquire+release': async () => {
@@ -49,6 +50,7 @@ export async function run({ quick = false } = {}) {
       if (round >= warmup) samples[key].push(us);
     }
   }
+  rmSync(dir, { recursive: true, force: true });
   return Object.entries(samples).map(([key, s]) => summarize({ group: GROUP, name: key, unit: 'µs', samples: s }));
 }
 

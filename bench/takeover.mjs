@@ -2,6 +2,7 @@
 // acquisition. onlyone against kernel-blocked flock waiters (flock(1), and Node processes using flock(2)
 // through koffi: the same kind of holder as onlyone's), proper-lockfile (minimum and default stale) and a
 // 100 ms polling loop.
+import { rmSync } from 'node:fs';
 import { isMain, tempDir } from './lib/env.mjs';
 import { hasFlock, nativeHelper } from './lib/native.mjs';
 import { runTrials } from './lib/contestants.mjs';
@@ -20,6 +21,7 @@ export async function run({ quick = false } = {}) {
   // proper-lockfile waits for its stale time, so its trials run concurrently (each on its own file).
   const slow = await runTrials(['proper-lockfile, minimum stale (2 s)'], { trials: quick ? 2 : 6, how: 'kill', dir, concurrent: true });
   const slower = await runTrials(['proper-lockfile, default stale (10 s)'], { trials: quick ? 1 : 3, how: 'kill', dir, concurrent: true });
+  rmSync(dir, { recursive: true, force: true });
   for (const note of notes) process.stderr.write(`${note}\n`);
   return Object.entries({ ...interleaved, ...slow, ...slower }).map(([name, samples]) => summarize({ group: GROUP, name, unit: 'ms', samples }));
 }
