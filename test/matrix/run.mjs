@@ -5,7 +5,7 @@
 // collision is not an accident of the test.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +34,9 @@ function compileC() {
     log('SKIPPED the C client: gcc is missing');
     return undefined;
   }
-  const binary = join(mkdtempSync(join(tmpdir(), 'onlyone-matrix-')), 'foreign');
+  const dir = mkdtempSync(join(tmpdir(), 'onlyone-matrix-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const binary = join(dir, 'foreign');
   execFileSync('gcc', ['-O2', '-Wall', '-Werror', '-o', binary, here('foreign.c')], { stdio: 'inherit' });
   return binary;
 }
