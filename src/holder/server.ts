@@ -1,6 +1,7 @@
 import type { Server, Socket } from 'node:net';
 import { FrameReader } from '../protocol/frame-reader.js';
 import { CONTROL_FRAME_BYTES, encodeFrame, errorFrame, type Frame, type ProtocolErrorCode } from '../protocol/frames.js';
+import { assertPlainJson } from '../client/message-data.js';
 import type { MessageHandler, PeerIdentity } from './messages.js';
 
 /** How a holder treats the connections it accepts. All fields are filled in. @internal */
@@ -25,8 +26,8 @@ export interface HolderServerOptions {
 
 /** Requests in flight on one connection beyond which the holder answers `busy`. */
 const MAX_IN_FLIGHT = 16;
-/** Bytes queued to a peer that does not read, beyond which the holder drops it. */
-const MAX_QUEUED_WRITE_BYTES = 4 * 1024 * 1024;
+/** Bytes queued to a peer that does not read, beyond which the holder drops it (at least two full replies). */
+const MIN_QUEUED_WRITE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Serves protocol v1 on a bound, listening socket: hello on accept, then requests.
@@ -166,7 +167,14 @@ class Connection {
   async #request(frame: Frame): Promise<void> {
     const { id } = frame;
     this.#peer ??= this.#options.identify(this.#socket);
-    const peer = await this.#peer;
+    let peer: PeerIdentity;
+    try {
+      peer = await this.#peer;
+    } catch (error) {
+      // Without an identity nothing but ping is allowed; the sender must get an answer, not silence.
+      this.#send(errorFrame('forbidden', `could not identify the peer: ${error instanceof Error ? error.message : String(error)}`, id));
+      return;
+    }
     if (!this.#options.authorize(peer)) {
       this.#send(errorFrame('forbidden', `uid ${peer.uid ?? 'unknown'} may not send ${frame.type} requests to this holder`, id));
       return;
@@ -178,7 +186,11 @@ class Connection {
         return;
       }
       this.#send({ type: 'releasing', ...(id === undefined ? {} : { id }) });
-      onRelease(peer);
+      try {
+        onRelease(peer);
+      } catch {
+        // The holder's own callback failing is its business; the answer has been sent.
+      }
       return;
     }
     const handler = this.#options.onMessage;
@@ -186,17 +198,30 @@ class Connection {
       this.#send(errorFrame('no_handler', 'this holder does not accept messages', id));
       return;
     }
+    const invalid = invalidMessage(frame, this.#options.maxMessageBytes);
+    if (invalid !== undefined) {
+      this.#send(errorFrame(invalid.code, invalid.message, id));
+      return;
+    }
     const reply = await runHandler(handler, frame, peer, this.#options.messageTimeoutMs);
     if ('error' in reply) {
       this.#send(errorFrame(reply.error, reply.message, id));
       return;
     }
-    const encoded = encodeFrame({ type: 'reply', ...(id === undefined ? {} : { id }), data: reply.data });
-    if (encoded.length > this.#options.maxMessageBytes + CONTROL_FRAME_BYTES) {
-      this.#send(errorFrame('too_large', `reply of ${encoded.length} bytes exceeds the ${this.#options.maxMessageBytes}-byte cap`, id));
+    let data: string;
+    try {
+      assertPlainJson(reply.data, 'reply');
+      data = JSON.stringify(reply.data);
+    } catch (error) {
+      this.#send(errorFrame('handler_error', `the handler's reply cannot be sent: ${(error as Error).message}`, id));
       return;
     }
-    this.#write(encoded);
+    const dataBytes = Buffer.byteLength(data, 'utf8');
+    if (dataBytes > this.#options.maxMessageBytes) {
+      this.#send(errorFrame('too_large', `reply of ${dataBytes} bytes exceeds the ${this.#options.maxMessageBytes}-byte cap`, id));
+      return;
+    }
+    this.#write(encodeFrame({ type: 'reply', ...(id === undefined ? {} : { id }), data: reply.data }));
   }
 
   #send(frame: Frame): void {
@@ -206,7 +231,8 @@ class Connection {
   #write(bytes: Buffer): void {
     const socket = this.#socket;
     if (socket.destroyed || this.#isClosed()) return;
-    if (socket.writableLength + bytes.length > MAX_QUEUED_WRITE_BYTES) {
+    const cap = Math.max(MIN_QUEUED_WRITE_BYTES, 2 * (this.#options.maxMessageBytes + CONTROL_FRAME_BYTES));
+    if (socket.writableLength + bytes.length > cap) {
       socket.destroy();
       return;
     }
@@ -223,13 +249,28 @@ class Connection {
   }
 }
 
+/**
+ * Why a message frame cannot be handed to the handler, or undefined. argv must be strings only: dropping
+ * the odd element would hand the handler a command line the sender never gave.
+ */
+function invalidMessage(frame: Frame, maxMessageBytes: number): { code: ProtocolErrorCode; message: string } | undefined {
+  const argv = frame['argv'];
+  if (argv !== undefined && !(Array.isArray(argv) && argv.every((arg) => typeof arg === 'string'))) {
+    return { code: 'bad_frame', message: 'message "argv" must be an array of strings' };
+  }
+  if (frame['cwd'] !== undefined && typeof frame['cwd'] !== 'string') return { code: 'bad_frame', message: 'message "cwd" must be a string' };
+  const bytes = Buffer.byteLength(JSON.stringify(frame['data'] ?? null), 'utf8');
+  if (bytes > maxMessageBytes) return { code: 'too_large', message: `message data of ${bytes} bytes exceeds the holder's ${maxMessageBytes}-byte cap` };
+  return undefined;
+}
+
 type HandlerOutcome = { readonly data: unknown } | { readonly error: ProtocolErrorCode; readonly message: string };
 
 async function runHandler(handler: MessageHandler, frame: Frame, from: PeerIdentity, timeoutMs: number): Promise<HandlerOutcome> {
   const message = {
-    argv: Array.isArray(frame['argv']) ? frame['argv'].filter((a): a is string => typeof a === 'string') : [],
+    argv: Array.isArray(frame['argv']) ? Object.freeze((frame['argv'] as string[]).slice()) : [],
     cwd: typeof frame['cwd'] === 'string' ? frame['cwd'] : '',
-    data: frame['data'],
+    data: frame['data'] ?? null,
     from,
   };
   let timer: NodeJS.Timeout | undefined;
