@@ -51,24 +51,24 @@ export async function bindReplacing(request: AcquireRequest, target: ReplaceTarg
   if (inode === undefined) {
     const server = await take(0);
     if (server !== undefined) return server;
-    throw busy(request, target, 'the socket holding the lock could not be found in /proc/net/unix; nothing was signalled');
+    throw await busyError(request, target, 'the socket holding the lock could not be found in /proc/net/unix; nothing was signalled');
   }
   const term = await signalSocketHolders(inode, 'SIGTERM');
   if (term.signalled.length === 0) {
     const server = await take(0);
     if (server !== undefined) return server;
-    throw busy(request, target, 'no other process could be verified as holding the lock (another user\'s, or this one); nothing was signalled');
+    throw await busyError(request, target, 'no other process could be verified as holding the lock (another user\'s, or this one); nothing was signalled');
   }
   const afterTerm = await take(killAfterMs);
   if (afterTerm !== undefined) return afterTerm;
   await signalSocketHolders(inode, 'SIGKILL');
   const afterKill = await take(AFTER_KILL_MS);
   if (afterKill !== undefined) return afterKill;
-  throw busy(request, target, `the holder still held the lock ${AFTER_KILL_MS} ms after SIGKILL`);
+  throw await busyError(request, target, `the holder still held the lock ${AFTER_KILL_MS} ms after SIGKILL`);
 }
 
-async function busy(request: AcquireRequest, target: ReplaceTarget, why: string): Promise<never> {
-  throw new LockBusyError(request.name, await target.describe(), { cause: new Error(why) });
+async function busyError(request: AcquireRequest, target: ReplaceTarget, why: string): Promise<LockBusyError> {
+  return new LockBusyError(request.name, await target.describe(), { cause: new Error(why) });
 }
 
 /** Asks the holder to release. Resolves with 'releasing', the holder's error code, or 'no_answer'. */
