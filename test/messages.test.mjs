@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { send, acquire, status, lockAddress, LockBusyError, RemoteError, NotHeldError, MessageTooLargeError, InvalidMessageError, SendTimeoutError } from '../dist/index.js';
-import { lockName, startHolder, exitOf } from './helpers.mjs';
+import { execFileSync } from 'node:child_process';
+import { lockName, startHolder, exitOf, distEntry } from './helpers.mjs';
 
 const MiB = 1024 * 1024;
 
@@ -237,4 +238,19 @@ describe('send to other holders', () => {
       assert.ok(lock.held);
     } finally { await lock.release(); }
   });
+});
+
+test('messages never load koffi: acquire with onMessage, send and LockBusyError#send stay on the fast path', () => {
+  const script = `
+    import { acquire, send } from ${JSON.stringify(distEntry)};
+    import { readFileSync } from 'node:fs';
+    const name = ${JSON.stringify(lockName('msg-koffi'))};
+    const lock = await acquire(name, { onMessage: ({ data }) => data });
+    if ((await send(name, 42)) !== 42) throw new Error('bad reply');
+    const busy = await acquire(name).catch((e) => e);
+    if ((await busy.send('x')) !== 'x') throw new Error('bad forward');
+    await lock.release();
+    process.stdout.write(String(/koffi/.test(readFileSync('/proc/self/maps', 'latin1'))));
+  `;
+  assert.equal(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }), 'false');
 });

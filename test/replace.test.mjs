@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { acquire, InvalidOptionError, LockBusyError } from '../dist/index.js';
+import { acquire, stop, status, InvalidOptionError, LockBusyError } from '../dist/index.js';
 import { lockName, startHolder, exitOf, fixture, jsonLines, delay } from './helpers.mjs';
 
 async function holding(mode, name = lockName(`rep-${mode}`)) {
@@ -60,6 +60,8 @@ test('a holder that refuses the request gets SIGTERM at once, not after the grac
     assert.equal((await holder.events.next(15_000)).event, 'sigterm');
     assert.deepEqual(await exitOf(holder.child), { code: 0, signal: null });
     await assertUntouched(b);
+    // The signal went through a pidfd: koffi's native library is mapped now that a signal was sent.
+    assert.match(readFileSync('/proc/self/maps', 'latin1'), /koffi/);
   } finally {
     await lock.release();
   }
@@ -92,6 +94,20 @@ test('every verified holder is signalled: a child that inherited the lock fd too
   } finally {
     await lock.release();
   }
+});
+
+test('stop() ends the holder without keeping the lock, and says how', async () => {
+  assert.equal(await stop(lockName('stop-free')), 'not-held');
+  const polite = await holding('polite');
+  assert.equal(await stop(polite.name), 'released');
+  assert.deepEqual(await exitOf(polite.holder.child), { code: 0, signal: null });
+  const stubborn = await holding('stubborn');
+  assert.equal(await stop(stubborn.name, { graceMs: 600_000, killAfterMs: 600_000 }), 'terminated');
+  await exitOf(stubborn.holder.child);
+  const immortal = await holding('immortal');
+  assert.equal(await stop(immortal.name, { graceMs: 100, killAfterMs: 300 }), 'killed');
+  assert.deepEqual(await exitOf(immortal.holder.child), { code: null, signal: 'SIGKILL' });
+  assert.equal(await status(immortal.name), undefined);
 });
 
 test('replace on a free lock just acquires it', async () => {

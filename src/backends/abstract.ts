@@ -55,7 +55,7 @@ export const abstractBackend: Backend = {
     if (options.slots !== undefined) return acquireSlot(request, { kind: KIND, addressOf, readHolder });
     const address = addressOf(name, options);
     if (options.replace !== undefined) {
-      const server = await bindReplacing(request, { address, describe: () => readHolder(address, options.helloTimeoutMs) });
+      const { server } = await bindReplacing(request, { address, describe: () => readHolder(address, options.helloTimeoutMs) });
       return new SocketLock({ server, address, name, options, backend: KIND });
     }
     const state: WaitState = { refusals: 0 };

@@ -20,18 +20,27 @@ export interface ReplaceTarget {
   readonly describe: () => Promise<Holder | undefined>;
 }
 
+/** How far replacing had to go: the lock was free, its holder released it on request, or was SIGTERMed or SIGKILLed. */
+export type ReplaceStage = 'free' | 'released' | 'terminated' | 'killed';
+
+/** A bound server and how it was obtained. @internal */
+export interface Replaced {
+  readonly server: net.Server;
+  readonly stage: ReplaceStage;
+}
+
 /**
  * Binds `address`, replacing its holder if needed: release request, `graceMs`, SIGTERM to the processes
  * verified to hold the socket, `killAfterMs`, SIGKILL, then bind. Resolves with the bound server.
  * If a third process takes the lock in between, that is not the holder we set out to replace: LockBusyError.
  * @internal
  */
-export async function bindReplacing(request: AcquireRequest, target: ReplaceTarget): Promise<net.Server> {
+export async function bindReplacing(request: AcquireRequest, target: ReplaceTarget): Promise<Replaced> {
   const { options, signal } = request;
   const { graceMs, killAfterMs } = options.replace ?? { graceMs: 10_000, killAfterMs: 10_000 };
   const { address } = target;
   const first = await bindExclusive(address);
-  if (first !== undefined) return first;
+  if (first !== undefined) return { server: first, stage: 'free' };
   let inode = await listenerInode(address);
   const take = async (ms: number): Promise<net.Server | undefined> => {
     const outcome = await takeWithin(address, inode, ms, request);
@@ -43,27 +52,27 @@ export async function bindReplacing(request: AcquireRequest, target: ReplaceTarg
     const answer = await askToRelease(address, Math.min(graceMs, RELEASE_ANSWER_MS));
     if (answer === 'releasing') {
       const server = await take(graceMs);
-      if (server !== undefined) return server;
+      if (server !== undefined) return { server, stage: 'released' };
     }
   }
   signal?.throwIfAborted();
   inode ??= await listenerInode(address);
   if (inode === undefined) {
     const server = await take(0);
-    if (server !== undefined) return server;
+    if (server !== undefined) return { server, stage: 'free' };
     throw await busyError(request, target, 'the socket holding the lock could not be found in /proc/net/unix; nothing was signalled');
   }
   const term = await signalSocketHolders(inode, 'SIGTERM');
   if (term.signalled.length === 0) {
     const server = await take(0);
-    if (server !== undefined) return server;
+    if (server !== undefined) return { server, stage: 'free' };
     throw await busyError(request, target, 'no other process could be verified as holding the lock (another user\'s, or this one); nothing was signalled');
   }
   const afterTerm = await take(killAfterMs);
-  if (afterTerm !== undefined) return afterTerm;
+  if (afterTerm !== undefined) return { server: afterTerm, stage: 'terminated' };
   await signalSocketHolders(inode, 'SIGKILL');
   const afterKill = await take(AFTER_KILL_MS);
-  if (afterKill !== undefined) return afterKill;
+  if (afterKill !== undefined) return { server: afterKill, stage: 'killed' };
   throw await busyError(request, target, `the holder still held the lock ${AFTER_KILL_MS} ms after SIGKILL`);
 }
 
