@@ -126,7 +126,7 @@ async function acquireWith(name: string, options: AcquireOptions | undefined, de
       setForwarder(error, (data, forward) => send(target, data, { maxMessageBytes: normalized.maxMessageBytes, ...forward, scope, prefix }));
     }
     if (timeout?.aborted === true && normalized.signal?.aborted !== true && !(error instanceof OnlyoneError)) {
-      const holder = await backend.status(name, normalized).catch(() => undefined);
+      const holder = await backend.status(normalized.slots === undefined ? name : slotName(name, 0), normalized).catch(() => undefined);
       throw new LockTimeoutError(name, normalized.timeoutMs ?? 0, holder);
     }
     throw error;

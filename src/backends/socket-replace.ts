@@ -62,15 +62,23 @@ export async function bindReplacing(request: AcquireRequest, target: ReplaceTarg
     if (server !== undefined) return { server, stage: 'free' };
     throw await busyError(request, target, 'the socket holding the lock could not be found in /proc/net/unix; nothing was signalled');
   }
-  const term = await signalSocketHolders(inode, 'SIGTERM');
-  if (term.signalled.length === 0) {
+  const signalAll = async (which: 'SIGTERM' | 'SIGKILL'): Promise<readonly number[]> => {
+    try {
+      return (await signalSocketHolders(inode, which)).signalled;
+    } catch (error) {
+      // EPERM: a holder of another user, which only root may signal.
+      throw new LockBusyError(request.name, await target.describe(), { cause: error });
+    }
+  };
+  const term = await signalAll('SIGTERM');
+  if (term.length === 0) {
     const server = await take(0);
     if (server !== undefined) return { server, stage: 'free' };
     throw await busyError(request, target, 'no other process could be verified as holding the lock (another user\'s, or this one); nothing was signalled');
   }
   const afterTerm = await take(killAfterMs);
   if (afterTerm !== undefined) return { server: afterTerm, stage: 'terminated' };
-  await signalSocketHolders(inode, 'SIGKILL');
+  await signalAll('SIGKILL');
   const afterKill = await take(AFTER_KILL_MS);
   if (afterKill !== undefined) return { server: afterKill, stage: 'killed' };
   throw await busyError(request, target, `the holder still held the lock ${AFTER_KILL_MS} ms after SIGKILL`);
