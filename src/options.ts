@@ -44,6 +44,8 @@ export interface AcquireOptions extends StatusOptions {
   readonly maxConnections?: number;
   /** While waiting, re-check the lock at least this often, in ms, in case a wake-up was missed (default 1000). */
   readonly pollIntervalMs?: number;
+  /** How long a peer may take to finish a frame it has started, in ms, before the holder drops it (default 5000). */
+  readonly frameTimeoutMs?: number;
   /**
    * Called when another instance asks this holder to release (`acquire(name, { replace })`, `onlyone stop`).
    * Release the lock (and exit) to be replaced politely. Without it, such requests are refused and the
@@ -68,8 +70,8 @@ export interface ReplaceOptions {
   readonly killAfterMs?: number;
 }
 
-/** Largest `slots` value accepted. */
-export const MAX_SLOTS: number = 4096;
+/** Largest `slots` value accepted: a waiter holds one connection (one fd) per slot. */
+export const MAX_SLOTS: number = 1024;
 
 /** Options after defaults and validation. Frozen, null-prototype. @internal */
 export interface NormalizedOptions {
@@ -120,7 +122,7 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
     maxMessageBytes: positive('maxMessageBytes', o.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
     maxConnections: positive('maxConnections', o.maxConnections, 512),
     pollIntervalMs: positive('pollIntervalMs', o.pollIntervalMs, 1000),
-    frameTimeoutMs: 5000,
+    frameTimeoutMs: positive('frameTimeoutMs', o.frameTimeoutMs, 5000),
     onReleaseRequest: fn('onReleaseRequest', o.onReleaseRequest),
     replace: replaceOption(o.replace),
     slots: o.slots === undefined ? undefined : slotsOption(o.slots),

@@ -60,7 +60,7 @@ export async function bindReplacing(request: AcquireRequest, target: ReplaceTarg
   if (inode === undefined) {
     const server = await take(0);
     if (server !== undefined) return { server, stage: 'free' };
-    throw await busyError(request, target, 'the socket holding the lock could not be found in /proc/net/unix; nothing was signalled');
+    throw await busyError(request, target, 'no listening socket holds the name in /proc/net/unix (a socket that never listens, or an ambiguous printed name); nothing was signalled');
   }
   const signalAll = async (which: 'SIGTERM' | 'SIGKILL'): Promise<readonly number[]> => {
     try {

@@ -2,6 +2,7 @@ import { abstractAddress } from '../address.js';
 import { InvalidOptionError, MessageTooLargeError, NotHeldError, OnlyoneError, ProtocolError, RemoteError, SendTimeoutError, type ForwardOptions } from '../errors.js';
 import { normalizeOptions, type LockOptions } from '../options.js';
 import { CONTROL_FRAME_BYTES, type Frame } from '../protocol/frames.js';
+import { isAbstractBound } from '../proc/net-unix.js';
 import { assertAbstractSupported } from '../runtime.js';
 import { assertPlainJson } from './message-data.js';
 import { HolderConnection } from './holder-connection.js';
@@ -28,7 +29,8 @@ const DEFAULT_SEND_TIMEOUT_MS = 35_000;
  * @throws RemoteError (`ERR_REMOTE`) when the holder answers with an error; `remoteCode` is `handler_error`,
  * `handler_timeout`, `no_handler`, `too_large`, `forbidden` (another user's process), `busy`, ...
  * @throws SendTimeoutError (`ERR_SEND_TIMEOUT`) when no reply comes within `timeoutMs`.
- * @throws ProtocolError (`ERR_PROTOCOL`) when the holder breaks the protocol or hangs up without answering.
+ * @throws ProtocolError (`ERR_PROTOCOL`) when the holder breaks the protocol or hangs up without answering, or
+ * the name is bound by a socket that does not listen.
  * @throws InvalidLockNameError, InvalidOptionError. Aborting `signal` rejects with `signal.reason`.
  */
 export async function send(name: string, data: unknown = null, options?: SendOptions): Promise<unknown> {
@@ -58,7 +60,10 @@ export async function send(name: string, data: unknown = null, options?: SendOpt
   try {
     const outcome = await Promise.race([opening, aborted]);
     if (!outcome.ok) {
-      if (outcome.code === 'ECONNREFUSED' || outcome.code === 'ENOENT') throw new NotHeldError(name, { cause: outcome.error });
+      if (outcome.code === 'ECONNREFUSED' || outcome.code === 'ENOENT') {
+        if (await isAbstractBound(address)) throw new ProtocolError(`The name of lock "${name}" is bound by a socket that does not listen: there is no holder to talk to`, { cause: outcome.error });
+        throw new NotHeldError(name, { cause: outcome.error });
+      }
       if (outcome.code === 'EAGAIN') throw new RemoteError('busy', 'the holder is not accepting connections (backlog full)');
       throw new OnlyoneError('ERR_BACKEND', `Cannot connect to the holder of "${name}": ${outcome.error.message}`, { cause: outcome.error });
     }
