@@ -209,6 +209,14 @@ describe('send to other holders', () => {
     } finally { await stop(h); }
   });
 
+  test("the handler's signal aborts on the holder's timeout", async () => {
+    const h = await holding('echo', { messageTimeoutMs: 300 });
+    try {
+      await assert.rejects(send(h.name, 'hang-signal'), (error) => error instanceof RemoteError && error.remoteCode === 'handler_timeout');
+      assert.match((await h.holder.events.next(15_000)).reason, /did not answer within 300 ms/);
+    } finally { await stop(h); }
+  });
+
   test('a holder without onMessage answers no_handler', async () => {
     const h = await holding('hold');
     try {

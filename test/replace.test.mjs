@@ -110,6 +110,17 @@ test('stop() ends the holder without keeping the lock, and says how', async () =
   assert.equal(await status(immortal.name), undefined);
 });
 
+test('an onReleaseRequest that rejects does not crash the holder; the replacer escalates after the grace time', async () => {
+  const { name, holder } = await holding('release-rejects');
+  const lock = await acquire(name, { replace: { graceMs: 300, killAfterMs: 600_000 } });
+  try {
+    assert.equal((await holder.events.next(15_000)).event, 'sigterm');
+    assert.deepEqual(await exitOf(holder.child), { code: 0, signal: null });
+  } finally {
+    await lock.release();
+  }
+});
+
 test('replace on a free lock just acquires it', async () => {
   const lock = await acquire(lockName('rep-free'), { replace: true });
   assert.ok(lock.held);

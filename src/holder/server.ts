@@ -186,11 +186,10 @@ class Connection {
         return;
       }
       this.#send({ type: 'releasing', ...(id === undefined ? {} : { id }) });
-      try {
-        onRelease(peer);
-      } catch {
-        // The holder's own callback failing is its business; the answer has been sent.
-      }
+      // The callback may be async: neither a throw nor a rejection may crash the holder. The answer is sent.
+      Promise.resolve()
+        .then(() => onRelease(peer))
+        .catch((error: unknown) => process.emitWarning(`onReleaseRequest failed: ${error instanceof Error ? error.message : String(error)}`, 'OnlyoneWarning'));
       return;
     }
     const handler = this.#options.onMessage;
@@ -203,7 +202,7 @@ class Connection {
       this.#send(errorFrame(invalid.code, invalid.message, id));
       return;
     }
-    const reply = await runHandler(handler, frame, peer, this.#options.messageTimeoutMs);
+    const reply = await runHandler(handler, frame, peer, this.#options.messageTimeoutMs, this.#socket);
     if ('error' in reply) {
       this.#send(errorFrame(reply.error, reply.message, id));
       return;
@@ -266,16 +265,25 @@ function invalidMessage(frame: Frame, maxMessageBytes: number): { code: Protocol
 
 type HandlerOutcome = { readonly data: unknown } | { readonly error: ProtocolErrorCode; readonly message: string };
 
-async function runHandler(handler: MessageHandler, frame: Frame, from: PeerIdentity, timeoutMs: number): Promise<HandlerOutcome> {
+async function runHandler(handler: MessageHandler, frame: Frame, from: PeerIdentity, timeoutMs: number, socket: Socket): Promise<HandlerOutcome> {
+  // Aborts when the answer is no longer wanted, so a handler can stop its work (kill a child...).
+  const controller = new AbortController();
+  const onClose = (): void => controller.abort(new Error('the sender went away'));
+  socket.once('close', onClose);
   const message = {
     argv: Array.isArray(frame['argv']) ? Object.freeze((frame['argv'] as string[]).slice()) : [],
     cwd: typeof frame['cwd'] === 'string' ? frame['cwd'] : '',
     data: frame['data'] ?? null,
     from,
+    signal: controller.signal,
   };
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<HandlerOutcome>((resolve) => {
-    timer = setTimeout(() => resolve({ error: 'handler_timeout', message: `handler did not answer within ${timeoutMs} ms` }), timeoutMs);
+    timer = setTimeout(() => {
+      const reason = `handler did not answer within ${timeoutMs} ms`;
+      controller.abort(new Error(reason));
+      resolve({ error: 'handler_timeout', message: reason });
+    }, timeoutMs);
     timer.unref();
   });
   const answer = (async (): Promise<HandlerOutcome> => {
@@ -289,5 +297,6 @@ async function runHandler(handler: MessageHandler, frame: Frame, from: PeerIdent
     return await Promise.race([answer, timeout]);
   } finally {
     clearTimeout(timer);
+    socket.off('close', onClose);
   }
 }
