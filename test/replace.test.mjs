@@ -121,6 +121,18 @@ test('an onReleaseRequest that rejects does not crash the holder; the replacer e
   }
 });
 
+test('without koffi, replacing falls back to process.kill after re-verifying, and still spares bystanders', async () => {
+  const { name, holder } = await holding('immortal');
+  const b = await bystander(name, 'immortal');
+  const replacer = spawn(process.execPath, ['--import', fixture('no-koffi.mjs'), fixture('replacer.mjs'), name, JSON.stringify({ graceMs: 100, killAfterMs: 300 })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const result = await jsonLines(replacer.stdout).next(60_000);
+  assert.deepEqual(result, { event: 'acquired', koffi: false });
+  assert.equal((await holder.events.next(15_000)).event, 'sigterm-ignored');
+  assert.deepEqual(await exitOf(holder.child), { code: null, signal: 'SIGKILL' });
+  await assertUntouched(b);
+  await exitOf(replacer);
+});
+
 test('replace on a free lock just acquires it', async () => {
   const lock = await acquire(lockName('rep-free'), { replace: true });
   assert.ok(lock.held);
