@@ -232,6 +232,17 @@ describe('send to other holders', () => {
     } finally { await stop(h); }
   });
 
+  test('a holder that never speaks the protocol fails the send after helloTimeoutMs, not timeoutMs', async () => {
+    const name = lockName('msg-silent');
+    const server = net.createServer((socket) => socket.on('error', () => {}));
+    await new Promise((resolve) => server.listen({ path: lockAddress(name, 'user', 'onlyone/v1/', process.getuid()) }, resolve));
+    try {
+      await assert.rejects(send(name, 1, { timeoutMs: 600_000, helloTimeoutMs: 500 }), (error) => error.code === 'ERR_PROTOCOL' && /no hello/.test(error.message));
+    } finally {
+      server.close();
+    }
+  });
+
   test('nobody holding the lock is NotHeldError', async () => {
     const name = lockName('msg-free');
     await assert.rejects(send(name, 1), (error) => error instanceof NotHeldError && error.code === 'ERR_NOT_HELD');

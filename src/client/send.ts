@@ -1,6 +1,6 @@
 import { abstractAddress } from '../address.js';
 import { InvalidOptionError, MessageTooLargeError, NotHeldError, OnlyoneError, ProtocolError, RemoteError, SendTimeoutError, type ForwardOptions } from '../errors.js';
-import { normalizeOptions, type LockOptions } from '../options.js';
+import { normalizeOptions, type LockOptions, type StatusOptions } from '../options.js';
 import { CONTROL_FRAME_BYTES, type Frame } from '../protocol/frames.js';
 import { isAbstractBound } from '../proc/net-unix.js';
 import { assertAbstractSupported } from '../runtime.js';
@@ -8,7 +8,7 @@ import { assertPlainJson } from './message-data.js';
 import { HolderConnection } from './holder-connection.js';
 
 /** Options of `send()`. */
-export interface SendOptions extends LockOptions, ForwardOptions {}
+export interface SendOptions extends StatusOptions, ForwardOptions {}
 
 /** The sender's default timeout: a little over the holder's default handler timeout (30 s), so its answer wins. */
 const DEFAULT_SEND_TIMEOUT_MS = 35_000;
@@ -29,8 +29,8 @@ const DEFAULT_SEND_TIMEOUT_MS = 35_000;
  * @throws RemoteError (`ERR_REMOTE`) when the holder answers with an error; `remoteCode` is `handler_error`,
  * `handler_timeout`, `no_handler`, `too_large`, `forbidden` (another user's process), `busy`, ...
  * @throws SendTimeoutError (`ERR_SEND_TIMEOUT`) when no reply comes within `timeoutMs`.
- * @throws ProtocolError (`ERR_PROTOCOL`) when the holder breaks the protocol or hangs up without answering, or
- * the name is bound by a socket that does not listen.
+ * @throws ProtocolError (`ERR_PROTOCOL`) when the holder breaks the protocol, sends no hello within
+ * `helloTimeoutMs` (default 1000), hangs up without answering, or the name is bound by a socket that does not listen.
  * @throws InvalidLockNameError, InvalidOptionError. Aborting `signal` rejects with `signal.reason`.
  */
 export async function send(name: string, data: unknown = null, options?: SendOptions): Promise<unknown> {
@@ -70,7 +70,11 @@ export async function send(name: string, data: unknown = null, options?: SendOpt
     connection = outcome.connection;
     // The request is written at once, without waiting for the hello: one round trip, not two.
     // The connection's own timer is only a backstop; `deadline` fires first.
-    const answer = await Promise.race([connection.request(frame, timeoutMs + 60_000), aborted]);
+    // A process that holds the name without speaking the protocol (a lock fd handed to a plain child) accepts
+    // and never answers: its missing hello fails the send in helloTimeoutMs instead of the whole timeoutMs.
+    const silent = connection.hello(lockOptions.helloTimeoutMs).then(() => new Promise<never>(() => {}));
+    silent.catch(() => {});
+    const answer = await Promise.race([connection.request(frame, timeoutMs + 60_000), silent, aborted]);
     if (answer.type !== 'reply') throw new ProtocolError(`holder answered a message with a ${JSON.stringify(answer.type).slice(0, 40)} frame`);
     return answer['data'] ?? null;
   } finally {
@@ -92,10 +96,11 @@ function messageFrame(argv: readonly string[], cwd: string, data: unknown, maxMe
   return { type: 'message', argv, cwd, data };
 }
 
-function pickLockOptions(options: SendOptions): LockOptions & { maxMessageBytes?: number } {
+function pickLockOptions(options: SendOptions): StatusOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError(`Options must be an object, got ${options === null ? 'null' : typeof options}`);
-  const { scope, prefix, backend } = options;
-  return { ...(scope === undefined ? {} : { scope }), ...(prefix === undefined ? {} : { prefix }), ...(backend === undefined ? {} : { backend }) };
+  const { scope, prefix, backend, helloTimeoutMs } = options;
+  const picked: LockOptions = { ...(scope === undefined ? {} : { scope }), ...(prefix === undefined ? {} : { prefix }), ...(backend === undefined ? {} : { backend }) };
+  return helloTimeoutMs === undefined ? picked : { ...picked, helloTimeoutMs };
 }
 
 function positive(name: string, value: unknown): number {
