@@ -39,7 +39,7 @@ export async function send(name: string, data: unknown = null, options?: SendOpt
   const timeoutMs = o.timeoutMs === undefined ? DEFAULT_SEND_TIMEOUT_MS : positive('timeoutMs', o.timeoutMs);
   const maxMessageBytes = o.maxMessageBytes === undefined ? lockOptions.maxMessageBytes : positive('maxMessageBytes', o.maxMessageBytes);
   const argv = o.argv === undefined ? process.argv.slice() : strings('argv', o.argv);
-  const cwd = o.cwd === undefined ? process.cwd() : text('cwd', o.cwd);
+  const cwd = o.cwd === undefined ? currentDirectory() : text('cwd', o.cwd);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new InvalidOptionError('The `signal` option must be an AbortSignal');
   if (lockOptions.backend !== 'abstract') throw new InvalidOptionError(`The \`backend\` option '${lockOptions.backend}' does not support messages`);
   assertAbstractSupported();
@@ -101,6 +101,15 @@ function pickLockOptions(options: SendOptions): StatusOptions {
   const { scope, prefix, backend, helloTimeoutMs } = options;
   const picked: LockOptions = { ...(scope === undefined ? {} : { scope }), ...(prefix === undefined ? {} : { prefix }), ...(backend === undefined ? {} : { backend }) };
   return helloTimeoutMs === undefined ? picked : { ...picked, helloTimeoutMs };
+}
+
+/** process.cwd() throws when the directory was deleted; the holder then gets an empty cwd, as with a raw client. */
+function currentDirectory(): string {
+  try {
+    return process.cwd();
+  } catch {
+    return '';
+  }
 }
 
 function positive(name: string, value: unknown): number {
