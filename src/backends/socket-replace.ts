@@ -3,6 +3,11 @@ import { HolderConnection } from '../client/holder-connection.js';
 import { LockBusyError, RemoteError } from '../errors.js';
 import type { Holder } from '../holder/types.js';
 import { listenerInode } from '../identity/socket-holders.js';
+
+/** The listening socket's inode, or undefined when /proc cannot tell (unreadable, ambiguous, gone). */
+function inodeOf(address: string): Promise<number | undefined> {
+  return listenerInode(address).catch(() => undefined);
+}
 import { signalSocketHolders } from '../replace/signal-holders.js';
 import { bindExclusive } from './socket-lock.js';
 import { waitForRelease, type WaitState } from './socket-wait.js';
@@ -41,7 +46,7 @@ export async function bindReplacing(request: AcquireRequest, target: ReplaceTarg
   const { address } = target;
   const first = await bindExclusive(address);
   if (first !== undefined) return { server: first, stage: 'free' };
-  let inode = await listenerInode(address);
+  let inode = await inodeOf(address);
   const take = async (ms: number): Promise<net.Server | undefined> => {
     const outcome = await takeWithin(address, inode, ms, request);
     if (outcome === 'other') throw new LockBusyError(request.name, await target.describe(), { cause: new Error('another process took the lock while its holder was being replaced') });
@@ -56,7 +61,7 @@ export async function bindReplacing(request: AcquireRequest, target: ReplaceTarg
     }
   }
   signal?.throwIfAborted();
-  inode ??= await listenerInode(address);
+  inode ??= await inodeOf(address);
   if (inode === undefined) {
     const server = await take(0);
     if (server !== undefined) return { server, stage: 'free' };
@@ -114,7 +119,7 @@ async function takeWithin(address: string, inode: number | undefined, ms: number
   for (;;) {
     const server = await bindExclusive(address);
     if (server !== undefined) return server;
-    const now = await listenerInode(address);
+    const now = await inodeOf(address);
     if (now !== undefined && inode !== undefined && now !== inode) return 'other';
     if (ms === 0 || deadline.aborted) return undefined;
     try {
