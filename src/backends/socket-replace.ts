@@ -4,14 +4,15 @@ import { LockBusyError, RemoteError } from '../errors.js';
 import type { Holder } from '../holder/types.js';
 import { listenerInode } from '../identity/socket-holders.js';
 
-/** The listening socket's inode, or undefined when /proc cannot tell (unreadable, ambiguous, gone). */
-function inodeOf(address: string): Promise<number | undefined> {
-  return listenerInode(address).catch(() => undefined);
-}
 import { signalSocketHolders } from '../replace/signal-holders.js';
 import { bindExclusive } from './socket-lock.js';
 import { waitForRelease, type WaitState } from './socket-wait.js';
 import type { AcquireRequest } from './types.js';
+
+/** The listening socket's inode, or undefined when /proc cannot tell (unreadable, ambiguous, gone). */
+function inodeOf(address: string): Promise<number | undefined> {
+  return listenerInode(address).catch(() => undefined);
+}
 
 /** After SIGKILL the kernel frees the name as soon as the processes are reaped; allow for a loaded machine. */
 const AFTER_KILL_MS = 10_000;
