@@ -3,7 +3,6 @@ import { HolderConnection } from '../client/holder-connection.js';
 import { LockBusyError, RemoteError } from '../errors.js';
 import type { Holder } from '../holder/types.js';
 import { listenerInode } from '../identity/socket-holders.js';
-
 import { signalSocketHolders } from '../replace/signal-holders.js';
 import { bindExclusive } from './socket-lock.js';
 import { waitForRelease, type WaitState } from './socket-wait.js';
