@@ -94,7 +94,7 @@ test('slots is validated, and every slot name must fit', async () => {
   }
   // 10 slots need "#9"; a name that fits "#0" but with one more digit ("#10") does not must fail for 11 slots.
   const prefixBytes = Buffer.byteLength(`onlyone/v1/u${process.getuid()}/`);
-  const name = 'n'.repeat(107 - prefixBytes - 2);
+  const name = lockName('fit').padEnd(107 - prefixBytes - 2, 'n');
   const ten = await acquire(name, { slots: 10 });
   await ten.release();
   await assert.rejects(acquire(name, { slots: 11 }), InvalidLockNameError);
