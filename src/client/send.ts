@@ -4,7 +4,7 @@ import { normalizeOptions, type LockOptions, type StatusOptions } from '../optio
 import { CONTROL_FRAME_BYTES, type Frame } from '../protocol/frames.js';
 import { isAbstractBound } from '../proc/net-unix.js';
 import { assertAbstractSupported } from '../runtime.js';
-import { assertPlainJson } from './message-data.js';
+import { assertPlainJson } from '../protocol/plain-json.js';
 import { HolderConnection } from './holder-connection.js';
 
 /** Options of `send()`. */

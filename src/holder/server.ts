@@ -1,7 +1,7 @@
 import type { Server, Socket } from 'node:net';
 import { FrameReader } from '../protocol/frame-reader.js';
 import { CONTROL_FRAME_BYTES, encodeFrame, errorFrame, type Frame, type ProtocolErrorCode } from '../protocol/frames.js';
-import { assertPlainJson } from '../client/message-data.js';
+import { assertPlainJson } from '../protocol/plain-json.js';
 import type { MessageHandler, PeerIdentity } from './messages.js';
 
 /** How a holder treats the connections it accepts. All fields are filled in. @internal */
