@@ -243,6 +243,12 @@ describe('send to other holders', () => {
     }
   });
 
+  test('argv and cwd over their 64 KiB allowance are refused by the sender', async () => {
+    const name = lockName('msg-argv');
+    await assert.rejects(send(name, null, { argv: ['x'.repeat(64 * 1024)] }), (error) => error instanceof MessageTooLargeError && /argv and cwd/.test(error.message));
+    await assert.rejects(send(name, null, { argv: [1] }), (error) => error.code === 'ERR_INVALID_OPTION' && /`argv`/.test(error.message));
+  });
+
   test('nobody holding the lock is NotHeldError', async () => {
     const name = lockName('msg-free');
     await assert.rejects(send(name, 1), (error) => error instanceof NotHeldError && error.code === 'ERR_NOT_HELD');
