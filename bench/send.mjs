@@ -5,6 +5,7 @@
 //   send            send(name, data): connect, request, reply, close (what a second instance does)
 //   net-connect     bare net: connect, write one line, read one line, close (the same socket work)
 //   net-persistent  bare net: one line out, one line back on an already open connection (lower bound)
+// Then the same send and net-connect with a 1 MiB payload (the default cap), fewer times.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
@@ -27,19 +28,20 @@ holder.stdout.setEncoding('utf8');
 await once(holder.stdout, 'data');
 
 function lineClient(socket) {
-  let buffer = '';
+  // Buffers chunks and looks for the newline only in the newest one, as the library's frame reader does.
+  let chunks = [];
   let waiter;
-  socket.setEncoding('utf8');
   socket.on('data', (chunk) => {
-    buffer += chunk;
-    const nl = buffer.indexOf('\n');
-    if (nl !== -1 && waiter) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      const w = waiter;
-      waiter = undefined;
-      w(line);
+    const nl = chunk.indexOf(10);
+    if (nl === -1) {
+      chunks.push(chunk);
+      return;
     }
+    const line = Buffer.concat([...chunks, chunk.subarray(0, nl)]).toString('utf8');
+    chunks = [chunk.subarray(nl + 1)];
+    const w = waiter;
+    waiter = undefined;
+    w?.(line);
   });
   return (text) => new Promise((resolve) => { waiter = resolve; socket.write(text); });
 }
@@ -75,6 +77,27 @@ for (let i = 0; i < warmup + iterations; i++) {
     if (i >= warmup) samples[mode].push(elapsed);
   }
 }
+const big = { blob: 'x'.repeat(1024 * 1024 - 20) };
+const bigLine = `${JSON.stringify({ type: 'message', id: 1, argv: payload.argv, cwd: process.cwd(), data: big })}\n`;
+const bigModes = {
+  'send 1 MiB': async () => { await send(name, big, { argv: payload.argv }); },
+  'net-connect 1 MiB': async () => {
+    const socket = await connect();
+    const ask = lineClient(socket);
+    JSON.parse(await ask(bigLine));
+    socket.destroy();
+  },
+};
+const bigIterations = Math.max(20, Math.floor(iterations / 15));
+for (const mode of Object.keys(bigModes)) samples[mode] = [];
+for (let i = 0; i < 10 + bigIterations; i++) {
+  for (const [mode, run] of Object.entries(bigModes)) {
+    const start = process.hrtime.bigint();
+    await run();
+    const elapsed = Number(process.hrtime.bigint() - start) / 1000;
+    if (i >= 10) samples[mode].push(elapsed);
+  }
+}
 persistentSocket.destroy();
 holder.stdin.end();
 await once(holder, 'exit');
@@ -84,13 +107,13 @@ const results = Object.entries(samples).map(([mode, list]) => {
   const sorted = list.slice().sort((a, b) => a - b);
   return { mode, n: sorted.length, medianUs: quantile(sorted, 0.5), p99Us: quantile(sorted, 0.99) };
 });
-const base = results.find((r) => r.mode === 'net-connect');
-const meta = { node: process.version, iterations, date: new Date().toISOString(), payloadBytes: Buffer.byteLength(JSON.stringify(payload)) };
+const baseOf = (mode) => results.find((r) => r.mode === (mode.endsWith('1 MiB') ? 'net-connect 1 MiB' : 'net-connect'));
+const meta = { node: process.version, iterations, bigIterations, date: new Date().toISOString(), payloadBytes: Buffer.byteLength(JSON.stringify(payload)) };
 if (values.json) {
   process.stdout.write(`${JSON.stringify({ meta, results }, null, 2)}\n`);
 } else {
-  console.log(`send -> reply round trip, ${iterations} iterations each (after ${warmup} warm-up), Node ${process.version}`);
+  console.log(`send -> reply round trip, ${iterations} iterations each (1 MiB: ${bigIterations}) after warm-up, Node ${process.version}`);
   console.log('| mode | median (µs) | p99 (µs) | median vs net-connect |');
   console.log('|---|---|---|---|');
-  for (const r of results) console.log(`| ${r.mode} | ${r.medianUs.toFixed(0)} | ${r.p99Us.toFixed(0)} | ${(r.medianUs / base.medianUs).toFixed(2)}× |`);
+  for (const r of results) console.log(`| ${r.mode} | ${r.medianUs.toFixed(0)} | ${r.p99Us.toFixed(0)} | ${(r.medianUs / baseOf(r.mode).medianUs).toFixed(2)}× |`);
 }
