@@ -1,5 +1,5 @@
 import { abstractAddress } from '../address.js';
-import { readHolder } from '../backends/abstract.js';
+import { backendFor } from '../backends/registry.js';
 import { bindReplacing, type ReplaceStage } from '../backends/socket-replace.js';
 import { InvalidOptionError } from '../errors.js';
 import { normalizeOptions, type LockOptions, type ReplaceOptions } from '../options.js';
@@ -37,7 +37,7 @@ export async function stop(name: string, options?: StopOptions): Promise<StopOut
   const address = abstractAddress(name, normalized.scope, normalized.prefix, process.getuid?.() ?? 0);
   const { server, stage } = await bindReplacing(
     { name, options: normalized, signal: normalized.signal, describeHolder: true },
-    { address, describe: () => readHolder(address, normalized.helloTimeoutMs) },
+    { address, describe: () => backendFor(normalized).status(name, normalized) },
   );
   // A waiter that connects in this instant must see its connection close, not hang on an unserved socket.
   server.on('connection', (socket) => socket.destroy());
