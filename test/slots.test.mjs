@@ -72,6 +72,20 @@ test('a waiter watches every slot at once and wakes when any one frees', async (
   }
 });
 
+test("a full pool's LockBusyError forwards to slot 0's holder", async () => {
+  const name = lockName('slots-forward');
+  const a = await acquire(name, { slots: 2, onMessage: ({ data }) => ({ slot: 0, data }) });
+  const b = await acquire(name, { slots: 2, onMessage: ({ data }) => ({ slot: 1, data }) });
+  try {
+    const error = await acquire(name, { slots: 2 }).catch((e) => e);
+    assert.ok(error instanceof LockBusyError);
+    assert.deepEqual(await error.send('hi'), { slot: 0, data: 'hi' });
+  } finally {
+    await a.release();
+    await b.release();
+  }
+});
+
 test('waiting on slots times out with LockTimeoutError and leaks no connection', async () => {
   const name = lockName('slots-timeout');
   const a = await acquire(name, { slots: 2 });
