@@ -133,6 +133,35 @@ test('without koffi, replacing falls back to process.kill after re-verifying, an
   await exitOf(replacer);
 });
 
+test('a waiter that wins the race after a polite release is never replaced in its turn', async () => {
+  const { name, holder } = await holding('polite');
+  const waiter = startHolder(name, { mode: 'wait' });
+  // Give the waiter time to start and connect; either way, the assertions below hold for both outcomes.
+  await delay(500);
+  const outcome = await acquire(name, { replace: { graceMs: 10_000, killAfterMs: 10_000 } }).then(
+    (lock) => ({ lock }),
+    (error) => ({ error }),
+  );
+  await exitOf(holder.child);
+  try {
+    if (outcome.lock) {
+      assert.equal(waiter.child.exitCode, null, 'the waiter still waits, unharmed');
+      assert.equal(waiter.child.signalCode, null);
+    } else {
+      assert.ok(outcome.error instanceof LockBusyError, String(outcome.error));
+      assert.match(outcome.error.cause.message, /another process took the lock/);
+      assert.equal((await waiter.events.next(15_000)).event, 'acquired');
+      await delay(200);
+      assert.equal(waiter.child.signalCode, null, 'the waiter was not signalled');
+    }
+  } finally {
+    await outcome.lock?.release();
+    waiter.child.stdin.end();
+    const end = await exitOf(waiter.child);
+    assert.equal(end.signal, null);
+  }
+});
+
 test('replace on a free lock just acquires it', async () => {
   const lock = await acquire(lockName('rep-free'), { replace: true });
   assert.ok(lock.held);
