@@ -100,9 +100,11 @@ export const attacks = {
       const c = await connect(address);
       await c.write(`${payload}\n`);
       const answer = await c.frame((f) => f.type !== 'hello', FRAME_TIMEOUT_MS);
-      outcomes.push(answer === undefined ? 'closed' : answer.type === 'error' ? answer.code : answer.type);
+      outcomes.push(answer === undefined ? 'no answer' : answer.type === 'error' ? answer.code : answer.type);
       c.close();
     }
+    // Every frame gets an answer: a reply, a pong or an error frame. Silence leaves the sender hanging.
+    if (outcomes.includes('no answer')) throw new Error(`some frames got no answer within ${FRAME_TIMEOUT_MS} ms: ${outcomes.join(', ')}`);
     return outcomes.join(', ');
   },
 
