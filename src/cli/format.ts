@@ -59,7 +59,8 @@ function userOf(holder: Holder): string | undefined {
 /** `pid 4242, user ops, 'rsync -a /src /dst', for 3m12s`: what a conflict line says about the holder. @internal */
 export function holderSummary(holder: Holder | undefined): string {
   if (holder === undefined) return 'holder unknown';
-  if (!identified(holder)) return `holder unknown: ${printable(holder.unverifiedReason ?? 'it sent no hello')}`;
+  // Typically a command that inherited the lock after its onlyone wrapper died: it holds the socket, silently.
+  if (!identified(holder)) return 'holder unknown: it does not answer, probably a command that inherited the lock';
   const parts = [`pid ${holder.pid}`];
   const user = userOf(holder);
   if (user !== undefined) parts.push(`user ${printable(user)}`);

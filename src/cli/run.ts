@@ -64,18 +64,25 @@ async function supervise(lock: Lock, args: RunArgs): Promise<Outcome> {
   if (fd !== undefined) env['ONLYONE_FD'] = '3';
   if (lock.fence !== undefined) env['ONLYONE_FENCE'] = lock.fence;
 
+  // Listen before spawning: the command may run (and be signalled) before spawn() even returns here.
+  let started: ChildProcess | undefined;
+  const early: NodeJS.Signals[] = [];
+  const forward = (signal: NodeJS.Signals): void => {
+    if (started === undefined) early.push(signal);
+    else started.kill(signal);
+  };
+  for (const signal of FORWARDED) process.on(signal, forward);
   let child: ChildProcess;
   try {
     // With the lock's descriptor as the child's fd 3 the lock lasts as long as the command, even if we die.
     child = spawn(file, rest, { stdio: fd === undefined ? 'inherit' : ['inherit', 'inherit', 'inherit', fd], env });
   } catch (error) {
+    for (const signal of FORWARDED) process.off(signal, forward);
     await lock.release();
     return cannotRun(file, error);
   }
-  const forward = (signal: NodeJS.Signals): void => {
-    child.kill(signal);
-  };
-  for (const signal of FORWARDED) process.on(signal, forward);
+  started = child;
+  for (const signal of early) child.kill(signal);
 
   let lost = false;
   let killTimer: NodeJS.Timeout | undefined;
