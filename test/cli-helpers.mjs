@@ -60,12 +60,16 @@ export async function holdWithCli(name, extraArgs = []) {
   const script = `echo ready; while [ -d ${dir} ] && [ ! -e ${stop} ]; do sleep 0.05; done; echo done`;
   const run = startCli(['run', ...extraArgs, name, '--', 'sh', '-c', script]);
   await run.waitFor('ready');
-  /** Ends the command; resolves when `onlyone` has exited (at once if it is already dead). */
-  const release = async () => {
-    writeFileSync(stop, '');
-    const result = await run.done;
-    rmSync(dir, { recursive: true, force: true });
-    return result;
+  /** Ends the command; resolves when `onlyone` has exited (at once if it is already dead). Idempotent. */
+  let released;
+  const release = () => {
+    released ??= (async () => {
+      writeFileSync(stop, '');
+      const result = await run.done;
+      rmSync(dir, { recursive: true, force: true });
+      return result;
+    })();
+    return released;
   };
   return Object.assign(run, { release, script });
 }
