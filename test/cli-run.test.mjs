@@ -151,3 +151,12 @@ test('a missing command exits 127, a non-executable one 126, and the lock is rel
   assert.equal((await cli(['status', name])).code, 1);
   assert.equal((await cli(['run', name, '--', 'true'])).code, 0);
 });
+
+test('the run path loads neither koffi nor the ESM loader of the library', async () => {
+  // NODE_DEBUG=module,esm makes Node log every module it loads, CommonJS or ESM, to stderr.
+  const result = await cli(['run', lockName('cli-lean'), '--', 'true'], { env: { NODE_DEBUG: 'module,esm' } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /load built-in module node:child_process/); // the log works
+  assert.doesNotMatch(result.stderr, /koffi/);
+  assert.doesNotMatch(result.stderr, /dist\/index\.js/, 'the CLI is one bundled file (esbuild, a devDependency, is missing: run npm install)');
+});

@@ -94,7 +94,8 @@ async function supervise(lock: Lock, args: RunArgs): Promise<Outcome> {
     child.kill('SIGTERM');
     killTimer = setTimeout(() => child.kill('SIGKILL'), args.graceSeconds * 1000);
   };
-  lock.signal.addEventListener('abort', onLost, { once: true });
+  if (lock.signal.aborted) onLost();
+  else lock.signal.addEventListener('abort', onLost, { once: true });
 
   const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: Error }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
