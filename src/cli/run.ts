@@ -99,7 +99,8 @@ async function supervise(lock: Lock, args: RunArgs): Promise<Outcome> {
 
   const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: Error }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
-    child.once('error', (error) => {
+    // Kept for the child's lifetime: a later 'error' (a failed kill) must not go unhandled.
+    child.on('error', (error) => {
       if (child.pid === undefined) resolve({ error });
     });
   });
