@@ -41,7 +41,8 @@ test('the command runs holding the lock, gets ONLYONE_* and fd 3, and its exit s
   const inherited = await cli(['run', name, '--', 'sh', '-c', script]);
   assert.deepEqual([inherited.code, inherited.stdout], [42, `${name}|user|3\nsocket\n`]);
 
-  const plain = await cli(['run', '--no-inherit', '--scope', 'system', name, '--', 'sh', '-c', script]);
+  // ONLYONE_FD from an outer onlyone must not leak into a command that does not hold fd 3.
+  const plain = await cli(['run', '--no-inherit', '--scope', 'system', name, '--', 'sh', '-c', script], { env: { ONLYONE_FD: '3', ONLYONE_NAME: 'outer' } });
   assert.deepEqual([plain.code, plain.stdout], [42, `${name}|system|\nnone\n`]);
 
   // Without "--" the command starts at the first argument after NAME, and its options stay its own.
@@ -152,7 +153,7 @@ test('a missing command exits 127, a non-executable one 126, and the lock is rel
   assert.equal((await cli(['run', name, '--', 'true'])).code, 0);
 });
 
-test('the run path loads neither koffi nor the ESM loader of the library', async () => {
+test('the run path loads neither koffi nor the unbundled library', async () => {
   // NODE_DEBUG=module,esm makes Node log every module it loads, CommonJS or ESM, to stderr.
   const result = await cli(['run', lockName('cli-lean'), '--', 'true'], { env: { NODE_DEBUG: 'module,esm' } });
   assert.equal(result.code, 0, result.stderr);
