@@ -38,14 +38,26 @@ for (const suite of suites) {
 }
 
 /**
- * Rows from a script's markdown table (`| \`command\` | median ms | ... |`), so its medians join the table, the
- * ratios and the goals. Only the median is taken; the script's own output is printed as well.
+ * Rows from a script's markdown table, so its medians join the table, the ratios and the goals. The header
+ * says which column is the median (`| command | min ms | median ms | ... |`); rows are `| \`command\` | ... |`.
+ * The script's own output is printed as well.
  */
 function rowsFromMarkdown(suite, text) {
   const found = [];
+  let medianColumn;
   for (const line of text.split('\n')) {
-    const match = /^\|\s*`([^`]+)`\s*\|\s*([\d.]+)\s*\|/u.exec(line);
-    if (match) found.push({ group: suite === 'cli' ? 'CLI start-to-exit (bench/cli.mjs)' : suite, name: match[1], unit: 'ms', n: undefined, median: Number(match[2]), p99: Number.NaN, min: Number.NaN, max: Number.NaN, note: `from bench/${suite}.mjs output` });
+    if (!line.startsWith('|')) continue;
+    const cells = line.split('|').slice(1, -1).map((cell) => cell.trim());
+    if (medianColumn === undefined) {
+      const index = cells.findIndex((cell) => /^median\b.*\bms$/u.test(cell));
+      if (index > 0) medianColumn = index;
+      continue;
+    }
+    const name = /^`([^`]+)`$/u.exec(cells[0] ?? '')?.[1];
+    const median = Number(cells[medianColumn]);
+    if (name !== undefined && Number.isFinite(median)) {
+      found.push({ group: suite === 'cli' ? 'CLI start-to-exit (bench/cli.mjs)' : suite, name, unit: 'ms', n: undefined, median, p99: Number.NaN, min: Number.NaN, max: Number.NaN, note: `from bench/${suite}.mjs output` });
+    }
   }
   // The ratios are relative to the row whose name starts with "onlyone": put it first, as in the other groups.
   return found.sort((a, b) => Number(b.name.startsWith('onlyone')) - Number(a.name.startsWith('onlyone')));
