@@ -20,6 +20,8 @@ export interface LockOptions {
 export interface StatusOptions extends LockOptions {
   /** How long to wait for a holder's hello, in ms (default 1000). */
   readonly helloTimeoutMs?: number;
+  /** The uid that should hold the lock: a holder the kernel shows with another uid is a squatter (`ERR_LOCK_SQUATTED`), in any scope. */
+  readonly expectedUid?: number;
 }
 
 /** Options of `acquire`, `tryAcquire` and `withLock`. */
@@ -44,6 +46,8 @@ export interface AcquireOptions extends StatusOptions {
   readonly maxConnections?: number;
   /** While waiting, re-check the lock at least this often, in ms, in case a wake-up was missed (default 1000). */
   readonly pollIntervalMs?: number;
+  /** Other uids whose messages and release requests the holder accepts (its own uid and root always may). */
+  readonly allowUids?: readonly number[];
 }
 
 /** Options after defaults and validation. Frozen, null-prototype. @internal */
@@ -63,6 +67,8 @@ export interface NormalizedOptions {
   readonly maxConnections: number;
   readonly pollIntervalMs: number;
   readonly frameTimeoutMs: number;
+  readonly expectedUid: number | undefined;
+  readonly allowUids: readonly number[];
 }
 
 const BACKENDS: readonly BackendName[] = ['abstract'];
@@ -93,6 +99,8 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
     maxConnections: positive('maxConnections', o.maxConnections, 512),
     pollIntervalMs: positive('pollIntervalMs', o.pollIntervalMs, 1000),
     frameTimeoutMs: 5000,
+    expectedUid: o.expectedUid === undefined ? undefined : uid('expectedUid', o.expectedUid),
+    allowUids: o.allowUids === undefined ? Object.freeze([]) : uidArray('allowUids', o.allowUids),
   } satisfies NormalizedOptions);
   return Object.freeze(normalized);
 }
@@ -147,4 +155,16 @@ function abortSignal(value: unknown): AbortSignal | undefined {
   if (value === undefined) return undefined;
   if (!(value instanceof AbortSignal)) throw new InvalidOptionError('The `signal` option must be an AbortSignal');
   return value;
+}
+
+function uid(name: string, value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > 0xfffffffe) {
+    throw new InvalidOptionError(`The \`${name}\` option must be a uid (an integer from 0 to 4294967294), got ${String(value)}`);
+  }
+  return value as number;
+}
+
+function uidArray(name: string, value: unknown): readonly number[] {
+  if (!Array.isArray(value)) throw new InvalidOptionError(`The \`${name}\` option must be an array of uids`);
+  return Object.freeze(value.map((item: unknown) => uid(name, item)));
 }

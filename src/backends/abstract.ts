@@ -2,6 +2,9 @@ import { abstractAddress, scopeSegment } from '../address.js';
 import { HolderConnection } from '../client/holder-connection.js';
 import { LockBusyError } from '../errors.js';
 import { holderFromHello } from '../holder/hello.js';
+import { confirmHolder, type ProcessFacts } from '../identity/holder-identity.js';
+import { closePidfd, credentialsAvailable, peerCredentials, peerPidfd } from '../identity/peercred.js';
+import { requiredUid, squattedError } from '../identity/squatting.js';
 import type { Holder } from '../holder/types.js';
 import type { NormalizedOptions } from '../options.js';
 import { abstractListeners, addressCandidates } from '../proc/net-unix.js';
@@ -20,22 +23,46 @@ function addressOf(name: string, options: NormalizedOptions): string {
 }
 
 /**
- * Reads the hello of whoever holds `address`. Undefined when nothing listens there.
- * A holder that accepts but never says hello (the lock fd was handed to a non-onlyone child) is reported
- * with pid 0 and uid -1, and `verified: false`.
+ * Says who holds `address`, checked against the kernel (see `confirmHolder`). Undefined when nothing
+ * listens there. A holder that accepts but never says hello (the lock fd was handed to a child that does not
+ * speak the protocol) is identified from /proc. `cache` shares /proc reads across the locks of one `list`.
  * @internal
  */
-export async function readHolder(address: string, helloTimeoutMs: number): Promise<Holder | undefined> {
+export async function readHolder(address: string, helloTimeoutMs: number, cache?: Map<number, ProcessFacts>): Promise<Holder | undefined> {
   const outcome = await HolderConnection.open(address);
   if (!outcome.ok) return outcome.code === 'EAGAIN' ? silentHolder('the holder is not accepting connections (backlog full)') : undefined;
   const { connection } = outcome;
+  let pidfd: number | undefined;
   try {
-    const hello = await connection.hello(helloTimeoutMs);
-    return holderFromHello(hello, KIND) ?? silentHolder('the holder sent a malformed hello');
-  } catch (error) {
-    return silentHolder(`the holder sent no hello: ${(error as Error).message}`);
+    // Credentials first: they describe the socket, whatever the holder says or does next.
+    const fd = connection.fd;
+    const credentials = fd === undefined ? undefined : await peerCredentials(fd);
+    pidfd = fd === undefined || credentials === undefined ? undefined : await peerPidfd(fd);
+    let claimed: Holder | undefined;
+    let silentReason = 'the holder sent a malformed hello';
+    try {
+      claimed = holderFromHello(await connection.hello(helloTimeoutMs), KIND);
+    } catch (error) {
+      silentReason = (error as Error).message;
+    }
+    connection.close();
+    return await confirmHolder({ address, backend: KIND, credentials, pidfd, claimed, silentReason }, cache);
   } finally {
     connection.close();
+    if (pidfd !== undefined) closePidfd(pidfd);
+  }
+}
+
+/** The uid that bound `address`, from SO_PEERCRED; undefined without koffi or when nothing listens. */
+async function boundUid(address: string): Promise<number | undefined> {
+  if (!(await credentialsAvailable())) return undefined;
+  const outcome = await HolderConnection.open(address);
+  if (!outcome.ok) return undefined;
+  try {
+    const fd = outcome.connection.fd;
+    return fd === undefined ? undefined : (await peerCredentials(fd))?.uid;
+  } finally {
+    outcome.connection.close();
   }
 }
 
@@ -46,24 +73,39 @@ function silentHolder(reason: string): Holder {
 /** The Linux abstract-socket backend: the lock is a name in the kernel, freed the instant its holder dies. */
 export const abstractBackend: Backend = {
   kind: KIND,
-  capabilities: { verifiedIdentity: false, messaging: true, slots: false, fencing: false },
+  capabilities: { verifiedIdentity: true, messaging: true, slots: false, fencing: false },
 
   async acquire(request: AcquireRequest): Promise<BackendLock> {
     const { name, options, signal } = request;
     const address = addressOf(name, options);
     const state: WaitState = { refusals: 0 };
+    const required = requiredUid(options);
+    let squatChecked = required === undefined;
     for (;;) {
       const server = await bindExclusive(address);
       if (server !== undefined) return new SocketLock({ server, address, name, options, backend: KIND });
+      // Busy: before reporting it or waiting on it, make sure the holder is not a foreign uid (a squatter).
+      if (!squatChecked) {
+        squatChecked = true;
+        const uid = await boundUid(address);
+        if (uid !== undefined && uid !== required) throw squattedError(name, uid, await readHolder(address, options.helloTimeoutMs), options);
+      }
       if (!options.wait) {
-        throw new LockBusyError(name, request.describeHolder ? await readHolder(address, options.helloTimeoutMs) : undefined);
+        const holder = request.describeHolder ? await readHolder(address, options.helloTimeoutMs) : undefined;
+        // Without koffi, /proc may still have confirmed a foreign holder.
+        if (required !== undefined && holder?.verified === true && holder.uid >= 0 && holder.uid !== required) {
+          throw squattedError(name, holder.uid, holder, options);
+        }
+        throw new LockBusyError(name, holder);
       }
       await waitForRelease(address, options.pollIntervalMs, signal, state);
     }
   },
 
-  status(name: string, options: NormalizedOptions): Promise<Holder | undefined> {
-    return readHolder(addressOf(name, options), options.helloTimeoutMs);
+  async status(name: string, options: NormalizedOptions): Promise<Holder | undefined> {
+    const holder = await readHolder(addressOf(name, options), options.helloTimeoutMs);
+    // A holder without hello (an inherited fd) cannot say which lock it holds; we know.
+    return holder?.name === '' ? { ...holder, name, scope: options.scope } : holder;
   },
 
   async list(options: NormalizedOptions): Promise<Holder[]> {
@@ -71,16 +113,17 @@ export const abstractBackend: Backend = {
     const scopePrefix = options.scope === 'system' ? `${options.prefix}${scopeSegment('system', 0)}/` : `${options.prefix}${scopeSegment('user', process.getuid?.() ?? 0)}/`;
     const listeners = await abstractListeners(scopePrefix);
     const holders: Holder[] = [];
+    const cache = new Map<number, ProcessFacts>();
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < listeners.length) {
         const listener = listeners[next++];
         if (listener === undefined) break;
         for (const address of addressCandidates(listener.path)) {
-          const holder = await readHolder(address, options.helloTimeoutMs);
+          const holder = await readHolder(address, options.helloTimeoutMs, cache);
           if (holder === undefined) continue;
           const printedName = address.slice(1 + scopePrefix.length).replace(/\0+$/u, '');
-          holders.push(holder.pid === 0 ? { ...holder, name: printedName, scope: options.scope } : holder);
+          holders.push(holder.name === '' ? { ...holder, name: printedName, scope: options.scope } : holder);
           break;
         }
       }

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { buildHello } from '../holder/hello.js';
-import type { PeerIdentity } from '../holder/messages.js';
 import { HolderServer } from '../holder/server.js';
+import { identifyPeer, peerAuthorizer } from '../identity/peer-identity.js';
 import type { NormalizedOptions } from '../options.js';
 import type { BackendLock } from './types.js';
 
@@ -38,8 +38,6 @@ export function bindExclusive(address: string): Promise<net.Server | undefined> 
   });
 }
 
-const anonymous: PeerIdentity = Object.freeze({ pid: undefined, uid: undefined, verified: false });
-
 /**
  * A lock held by a bound listening socket, serving the holder protocol on it.
  * @internal
@@ -75,8 +73,8 @@ export class SocketLock implements BackendLock {
       frameTimeoutMs: options.frameTimeoutMs,
       messageTimeoutMs: options.messageTimeoutMs,
       onMessage: options.onMessage,
-      identify: () => Promise.resolve(anonymous),
-      authorize: () => true,
+      identify: identifyPeer,
+      authorize: peerAuthorizer(options.allowUids),
       onReleaseRequest: undefined,
       ref: options.ref,
     });
