@@ -10,8 +10,8 @@ let cached;
 export function testUser() {
   if (cached) return cached;
   const ids = () => ({
-    uid: Number(execFileSync('id', ['-u', TEST_USER], { encoding: 'utf8' })),
-    gid: Number(execFileSync('id', ['-g', TEST_USER], { encoding: 'utf8' })),
+    uid: Number(execFileSync('id', ['-u', TEST_USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })),
+    gid: Number(execFileSync('id', ['-g', TEST_USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })),
     name: TEST_USER,
   });
   try {

@@ -1,0 +1,146 @@
+// Identity across two real users: root (this process) and an unprivileged user created for the tests.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { acquire, status, tryAcquire } from '../dist/index.js';
+import { lockName } from './helpers.mjs';
+import { actor, actorResult, isRoot, testUser, TEST_USER } from './identity-helpers.mjs';
+
+const skip = isRoot ? false : 'needs root to create a second user and run processes as that user';
+if (!isRoot) console.log(`# SKIPPED identity-users tests: ${skip}`);
+
+test('a root holder is reported as uid 0 / root, verified, to an unprivileged contender', { skip }, async () => {
+  const user = testUser();
+  const name = lockName('idroot');
+  const holder = actor(['hold', name, '{"scope":"system"}']);
+  const { pid } = await holder.events.next();
+  try {
+    const { holder: seen } = await actorResult(['status', name, '{"scope":"system"}'], { user });
+    assert.equal(seen.pid, pid);
+    assert.equal(seen.uid, 0);
+    assert.equal(seen.user, 'root');
+    assert.equal(seen.verified, true, seen.unverifiedReason);
+    // The same contender without koffi: /proc/PID/fd of root is unreadable, so the claim stays unconfirmed.
+    const { holder: blind } = await actorResult(['status', name, '{"scope":"system"}'], { user, env: { ONLYONE_NO_KOFFI: '1' } });
+    assert.equal(blind.pid, pid);
+    assert.equal(blind.verified, false);
+    assert.match(blind.unverifiedReason, new RegExp(`/proc/${pid}/fd is not readable by uid ${user.uid}`, 'u'));
+    assert.match(blind.unverifiedReason, /ONLYONE_NO_KOFFI/u);
+  } finally {
+    await holder.end();
+  }
+});
+
+test('a squatter in the victim\'s user scope gives ERR_LOCK_SQUATTED naming its uid and user, not ERR_LOCK_BUSY', { skip }, async () => {
+  const user = testUser();
+  const name = lockName('idsquat');
+  const squatter = actor(['squat', name, '0'], { user });
+  const { pid } = await squatter.events.next();
+  try {
+    for (const attempt of [() => acquire(name), () => tryAcquire(name), () => acquire(name, { wait: true, timeoutMs: 10_000 })]) {
+      await assert.rejects(attempt(), (error) => {
+        assert.equal(error.code, 'ERR_LOCK_SQUATTED');
+        assert.equal(error.name, 'LockSquattedError');
+        assert.match(error.message, new RegExp(`uid ${user.uid} \\(${TEST_USER}\\)`, 'u'));
+        assert.match(error.message, /any local user can bind/u);
+        assert.equal(error.holder.pid, pid);
+        assert.equal(error.holder.uid, user.uid);
+        assert.equal(error.holder.verified, true);
+        return true;
+      });
+    }
+    // status still just reports who holds it.
+    const seen = await status(name, { helloTimeoutMs: 300 });
+    assert.equal(seen.uid, user.uid);
+  } finally {
+    await squatter.end();
+  }
+  // Once the squatter is gone the victim gets its lock.
+  const lock = await acquire(name);
+  await lock.release();
+});
+
+test('root squatting a user\'s scope is reported to that user as squatted by uid 0 (root)', { skip }, async () => {
+  const user = testUser();
+  const name = lockName('idsquat2');
+  const squatter = actor(['squat', name, String(user.uid)]);
+  await squatter.events.next();
+  try {
+    const result = await actorResult(['acquire', name, '{}'], { user });
+    assert.equal(result.code, 'ERR_LOCK_SQUATTED', result.message);
+    assert.match(result.message, /uid 0 \(root\)/u);
+  } finally {
+    await squatter.end();
+  }
+});
+
+test('a foreign user\'s message and release requests are refused with forbidden while the lock stays held; allowUids admits it', { skip }, async () => {
+  const user = testUser();
+  const name = lockName('idforbid');
+  const holder = actor(['hold', name, '{"scope":"system"}']);
+  const { pid } = await holder.events.next();
+  try {
+    for (const type of ['message', 'release']) {
+      const { hello, answer } = await actorResult(['request', name, '{"scope":"system"}', type], { user });
+      assert.equal(hello.type, 'hello', 'hello stays open to everyone');
+      assert.equal(answer.type, 'error');
+      assert.equal(answer.code, 'forbidden');
+      assert.equal(answer.id, 7);
+      assert.match(answer.message, new RegExp(`uid ${user.uid}`, 'u'));
+    }
+    const { answer: pong } = await actorResult(['request', name, '{"scope":"system"}', 'ping'], { user });
+    assert.equal(pong.type, 'pong', 'ping stays open to everyone');
+    const still = await status(name, { scope: 'system' });
+    assert.equal(still.pid, pid);
+    assert.equal(still.verified, true);
+  } finally {
+    await holder.end();
+  }
+  const open = actor(['hold', name, JSON.stringify({ scope: 'system', allowUids: [user.uid] })]);
+  await open.events.next();
+  try {
+    const { answer } = await actorResult(['request', name, '{"scope":"system"}', 'message'], { user });
+    assert.equal(answer.type, 'reply', JSON.stringify(answer));
+    assert.deepEqual(answer.data.from.uid, user.uid);
+    assert.equal(answer.data.from.verified, true);
+  } finally {
+    await open.end();
+  }
+});
+
+test('in system scope a foreign holder is busy, reported with its verified uid; expectedUid makes it squatted', { skip }, async () => {
+  const user = testUser();
+  const name = lockName('idsys');
+  const holder = actor(['hold', name, '{"scope":"system"}'], { user });
+  const { pid } = await holder.events.next();
+  try {
+    await assert.rejects(acquire(name, { scope: 'system' }), (error) => {
+      assert.equal(error.code, 'ERR_LOCK_BUSY');
+      assert.equal(error.holder.pid, pid);
+      assert.equal(error.holder.uid, user.uid);
+      assert.equal(error.holder.user, TEST_USER);
+      assert.equal(error.holder.verified, true);
+      return true;
+    });
+    await assert.rejects(acquire(name, { scope: 'system', expectedUid: 0 }), { code: 'ERR_LOCK_SQUATTED', message: new RegExp(`uid ${user.uid} \\(${TEST_USER}\\)`, 'u') });
+  } finally {
+    await holder.end();
+  }
+});
+
+test('fd handoff by another user: root sees the live child holder, verified', { skip }, async () => {
+  const user = testUser();
+  const name = lockName('idhandoffu');
+  const { child } = await actorResult(['handoff', name, '{"scope":"system"}'], { user });
+  try {
+    const seen = await status(name, { scope: 'system', helloTimeoutMs: 300 });
+    assert.equal(seen.pid, child);
+    assert.equal(seen.uid, user.uid);
+    assert.equal(seen.verified, true, seen.unverifiedReason);
+    // The unprivileged user sees its own child too.
+    const { holder: own } = await actorResult(['status', name, '{"scope":"system","helloTimeoutMs":300}'], { user });
+    assert.equal(own.pid, child);
+    assert.equal(own.verified, true, own.unverifiedReason);
+  } finally {
+    process.kill(child, 'SIGKILL');
+  }
+});
