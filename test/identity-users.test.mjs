@@ -1,7 +1,7 @@
 // Identity across two real users: root (this process) and an unprivileged user created for the tests.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { acquire, status, tryAcquire } from '../dist/index.js';
+import { acquire, lockAddress, status, tryAcquire } from '../dist/index.js';
 import { lockName } from './helpers.mjs';
 import { actor, actorResult, isRoot, testUser, TEST_USER } from './identity-helpers.mjs';
 
@@ -142,5 +142,39 @@ test('fd handoff by another user: root sees the live child holder, verified', { 
     assert.equal(own.verified, true, own.unverifiedReason);
   } finally {
     process.kill(child, 'SIGKILL');
+  }
+});
+
+test('squatting is detected without koffi (through /proc, as root) and by a socket that binds without listening', { skip }, async () => {
+  const user = testUser();
+  const name = lockName('idsquat3');
+  const squatter = actor(['squat', name, '0'], { user });
+  await squatter.events.next();
+  try {
+    const result = await actorResult(['try', name, '{}'], { env: { ONLYONE_NO_KOFFI: '1' } });
+    assert.equal(result.koffiLoaded, false);
+    assert.equal(result.code, 'ERR_LOCK_SQUATTED', result.message);
+  } finally {
+    await squatter.end();
+  }
+  // A C-style binder that never listens: nothing to connect to, but the bound socket is still in /proc.
+  const { spawn } = await import('node:child_process');
+  const body = lockAddress(name, 'user', 'onlyone/v1/', 0).slice(1).replace(/\0+$/u, '');
+  const script = "import socket,sys,time\ns=socket.socket(socket.AF_UNIX)\nb=sys.argv[1].encode()\ns.bind(b'\\0'+b+b'\\0'*(107-len(b)))\nprint('bound',flush=True)\ntime.sleep(60)";
+  const binder = spawn('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '/usr/bin/python3', '-c', script, body], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    binder.stdout.once('data', resolve);
+    binder.once('exit', (code) => reject(new Error(`binder exited with ${code}`)));
+  });
+  try {
+    await assert.rejects(acquire(name), (error) => {
+      assert.equal(error.code, 'ERR_LOCK_SQUATTED', error.message);
+      assert.equal(error.holder.pid, binder.pid, 'setpriv execs python in place');
+      assert.equal(error.holder.uid, user.uid);
+      assert.deepEqual(error.holder.argv.slice(0, 2), ['/usr/bin/python3', '-c']);
+      return true;
+    });
+  } finally {
+    binder.kill('SIGKILL');
   }
 });

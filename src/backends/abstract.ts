@@ -4,6 +4,7 @@ import { LockBusyError } from '../errors.js';
 import { holderFromHello } from '../holder/hello.js';
 import { confirmHolder, type ProcessFacts } from '../identity/holder-identity.js';
 import { closePidfd, credentialsAvailable, peerCredentials, peerPidfd } from '../identity/peercred.js';
+import { boundInode } from '../identity/socket-holders.js';
 import { requiredUid, squattedError } from '../identity/squatting.js';
 import type { Holder } from '../holder/types.js';
 import type { NormalizedOptions } from '../options.js';
@@ -32,7 +33,12 @@ export async function readHolder(address: string, helloTimeoutMs: number, cache?
   const outcome = await HolderConnection.open(address);
   if (!outcome.ok) {
     if (outcome.code === 'EAGAIN') return silentHolder('the holder is not accepting connections (backlog full)');
-    return (await isAbstractBound(address)) ? silentHolder('the name is bound by a socket that does not listen') : undefined;
+    if (!(await isAbstractBound(address))) return undefined;
+    // Bound but not listening: nobody can connect, but /proc can still say who holds the socket.
+    const silentReason = 'the name is bound by a socket that does not listen';
+    const inode = await boundInode(address);
+    const holder = inode === undefined ? undefined : await confirmHolder({ address, backend: KIND, credentials: undefined, pidfd: undefined, claimed: undefined, silentReason, inode }, cache);
+    return holder ?? silentHolder(silentReason);
   }
   const { connection } = outcome;
   let pidfd: number | undefined;
@@ -88,14 +94,19 @@ export const abstractBackend: Backend = {
       const server = await bindExclusive(address);
       if (server !== undefined) return new SocketLock({ server, address, name, options, backend: KIND });
       // Busy: before reporting it or waiting on it, make sure the holder is not a foreign uid (a squatter).
+      let known: Holder | undefined;
       if (!squatChecked) {
         squatChecked = true;
         const uid = await boundUid(address);
         if (uid !== undefined && uid !== required) throw squattedError(name, uid, await readHolder(address, options.helloTimeoutMs), options);
+        if (uid === undefined) {
+          // No credentials (no koffi, or a bound socket that does not listen): /proc may still confirm the uid.
+          known = await readHolder(address, options.helloTimeoutMs);
+          if (known?.verified === true && known.uid >= 0 && known.uid !== required) throw squattedError(name, known.uid, known, options);
+        }
       }
       if (!options.wait) {
-        const holder = request.describeHolder ? await readHolder(address, options.helloTimeoutMs) : undefined;
-        // Without koffi, /proc may still have confirmed a foreign holder.
+        const holder = request.describeHolder ? (known ?? (await readHolder(address, options.helloTimeoutMs))) : undefined;
         if (required !== undefined && holder?.verified === true && holder.uid >= 0 && holder.uid !== required) {
           throw squattedError(name, holder.uid, holder, options);
         }

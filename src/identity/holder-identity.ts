@@ -18,6 +18,8 @@ export interface HolderEvidence {
   readonly claimed: Holder | undefined;
   /** Why there was no hello, when there was none. */
   readonly silentReason: string;
+  /** The socket's inode when already known (a bound socket that does not listen); else looked up. */
+  readonly inode?: number;
 }
 
 /** /proc facts about one process, cached for the length of one `list`. @internal */
@@ -52,7 +54,7 @@ export async function confirmHolder(evidence: HolderEvidence, cache?: Map<number
     if (alive) return describe(evidence, cred.pid, cred.uid, known, { verified: true });
   }
 
-  const inode = await listenerInode(evidence.address).catch(() => undefined);
+  const inode = evidence.inode ?? (await listenerInode(evidence.address).catch(() => undefined));
   if (inode === undefined) return undefined;
   const candidates = [...new Set([claimed?.pid, cred?.pid])].filter((pid): pid is number => pid !== undefined && pid > 0);
   let holders: number[] = [];

@@ -1,4 +1,4 @@
-import { readdir, readlink } from 'node:fs/promises';
+import { readFile, readdir, readlink } from 'node:fs/promises';
 import { abstractListeners } from '../proc/net-unix.js';
 
 /**
@@ -12,6 +12,22 @@ export async function listenerInode(address: string): Promise<number | undefined
   const trimmed = printed.replace(/@+$/u, '');
   const candidates = await abstractListeners(trimmed.slice(1));
   return (candidates.find((l) => l.path === printed) ?? candidates.find((l) => l.path.replace(/@+$/u, '') === trimmed))?.inode;
+}
+
+/**
+ * The inode of any socket bound at the abstract `address`, listening or not (a name can be held by a
+ * socket that was bound and never listened). Undefined when the name is free or /proc is unreadable.
+ * @internal
+ */
+export async function boundInode(address: string): Promise<number | undefined> {
+  const printed = address.replaceAll('\0', '@');
+  const text = await readFile('/proc/net/unix', 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    if (!line.endsWith(` ${printed}`)) continue;
+    const inode = Number(line.trim().split(/\s+/u)[6]);
+    if (Number.isSafeInteger(inode)) return inode;
+  }
+  return undefined;
 }
 
 /**
