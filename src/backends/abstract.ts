@@ -2,13 +2,13 @@ import { abstractAddress, scopeSegment } from '../address.js';
 import { HolderConnection } from '../client/holder-connection.js';
 import { LockBusyError } from '../errors.js';
 import { holderFromHello } from '../holder/hello.js';
-import { confirmHolder, type ProcessFacts } from '../identity/holder-identity.js';
+import { confirmHolder, identityCache, type IdentityCache } from '../identity/holder-identity.js';
 import { closePidfd, credentialsAvailable, peerCredentials, peerPidfd } from '../identity/peercred.js';
 import { boundInode } from '../identity/socket-holders.js';
 import { requiredUid, squattedError } from '../identity/squatting.js';
 import type { Holder } from '../holder/types.js';
 import type { NormalizedOptions } from '../options.js';
-import { abstractListeners, addressCandidates, isAbstractBound } from '../proc/net-unix.js';
+import { abstractListeners, addressReadings, isAbstractBound } from '../proc/net-unix.js';
 import { assertAbstractSupported } from '../runtime.js';
 import { SocketLock, bindExclusive } from './socket-lock.js';
 import { waitForRelease, type WaitState } from './socket-wait.js';
@@ -29,7 +29,7 @@ function addressOf(name: string, options: NormalizedOptions): string {
  * speak the protocol) is identified from /proc. `cache` shares /proc reads across the locks of one `list`.
  * @internal
  */
-export async function readHolder(address: string, helloTimeoutMs: number, cache?: Map<number, ProcessFacts>): Promise<Holder | undefined> {
+export async function readHolder(address: string, helloTimeoutMs: number, cache?: IdentityCache): Promise<Holder | undefined> {
   const outcome = await HolderConnection.open(address);
   if (!outcome.ok) {
     if (outcome.code === 'EAGAIN') return silentHolder('the holder is not accepting connections (backlog full)');
@@ -127,13 +127,13 @@ export const abstractBackend: Backend = {
     const scopePrefix = options.scope === 'system' ? `${options.prefix}${scopeSegment('system', 0)}/` : `${options.prefix}${scopeSegment('user', process.getuid?.() ?? 0)}/`;
     const listeners = await abstractListeners(scopePrefix);
     const holders: Holder[] = [];
-    const cache = new Map<number, ProcessFacts>();
+    const cache = identityCache();
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < listeners.length) {
         const listener = listeners[next++];
         if (listener === undefined) break;
-        for (const address of addressCandidates(listener.path)) {
+        for (const address of addressReadings(listener.path)) {
           const holder = await readHolder(address, options.helloTimeoutMs, cache);
           if (holder === undefined) continue;
           const printedName = address.slice(1 + scopePrefix.length).replace(/\0+$/u, '');

@@ -1,5 +1,5 @@
-import { readlinkSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { fstatSync, readlinkSync } from 'node:fs';
+import { hostname, release } from 'node:os';
 import type { Holder } from '../holder/types.js';
 import { credentialsUnavailableReason, type PeerCredentials } from './peercred.js';
 import { pidfdPid, processAlive, processCmdline, processStartedAt, processStartTime, processUid, userName } from './proc.js';
@@ -28,6 +28,22 @@ export interface ProcessFacts {
   readonly cmdline: string[] | undefined;
 }
 
+/** What one `list` learns once per process and reuses for its other locks. @internal */
+export interface IdentityCache {
+  readonly facts: Map<number, ProcessFacts>;
+  /** pidfs inodes (unique per process, never reused) of processes already confirmed alive. */
+  readonly alive: Set<number>;
+}
+
+/** A new, empty cache for one `list`. @internal */
+export function identityCache(): IdentityCache {
+  return { facts: new Map(), alive: new Set() };
+}
+
+// Since Linux 6.9 pidfds live on pidfs, whose inode numbers name one process for the life of the system.
+const [major = 0, minor = 0] = release().split('.').map(Number);
+const PIDFS = major > 6 || (major === 6 && minor >= 9);
+
 /**
  * Turns a claim into a report the kernel backs. The fast case costs no /proc scan: the hello's pid is the
  * process that bound the socket (SO_PEERCRED) and it is still the same live process (SO_PEERPIDFD).
@@ -37,20 +53,28 @@ export interface ProcessFacts {
  * Resolves undefined when the lock turned out to be free (it was released while being identified).
  * @internal
  */
-export async function confirmHolder(evidence: HolderEvidence, cache?: Map<number, ProcessFacts>): Promise<Holder | undefined> {
+export async function confirmHolder(evidence: HolderEvidence, cache?: IdentityCache): Promise<Holder | undefined> {
   const { credentials: cred, claimed } = evidence;
   const facts = (pid: number): ProcessFacts => {
-    let known = cache?.get(pid);
+    let known = cache?.facts.get(pid);
     if (known === undefined) {
       known = { startTime: processStartTime(pid), cmdline: processCmdline(pid) };
-      cache?.set(pid, known);
+      cache?.facts.set(pid, known);
     }
     return known;
   };
   if (cred !== undefined && claimed !== undefined && claimed.pid === cred.pid) {
+    const { pidfd } = evidence;
+    const processInode = pidfd !== undefined && PIDFS && cache !== undefined ? fstatSync(pidfd).ino : undefined;
+    if (processInode !== undefined && cache?.alive.has(processInode) === true) {
+      // The very process already confirmed for another lock of this list: same facts, no new /proc reads.
+      return describe(evidence, cred.pid, cred.uid, facts(cred.pid), { verified: true });
+    }
+    if (processInode !== undefined) cache?.facts.delete(cred.pid);
     const known = facts(cred.pid);
     // Read first, then confirm the pidfd still names that pid: a pid reused in between would show -1.
-    const alive = evidence.pidfd === undefined ? processAlive(cred.pid) : pidfdPid(evidence.pidfd) === cred.pid;
+    const alive = pidfd === undefined ? processAlive(cred.pid) : pidfdPid(pidfd) === cred.pid;
+    if (alive && processInode !== undefined) cache?.alive.add(processInode);
     if (alive) return describe(evidence, cred.pid, cred.uid, known, { verified: true });
   }
 

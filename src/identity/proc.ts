@@ -7,8 +7,14 @@ export { processStartTime };
 const USER_HZ = 100;
 
 let passwd: { mtimeMs: number; byUid: Map<number, string>; byName: Map<string, number> } | undefined;
+let checkedAt = 0;
+/** /etc/passwd is re-checked at most this often: `list` names thousands of holders in one go. */
+const PASSWD_RECHECK_MS = 500;
 
 function users(): { byUid: Map<number, string>; byName: Map<string, number> } {
+  const now = Date.now();
+  if (passwd !== undefined && now - checkedAt < PASSWD_RECHECK_MS) return passwd;
+  checkedAt = now;
   let mtimeMs = -1;
   try {
     mtimeMs = statSync('/etc/passwd').mtimeMs;
