@@ -30,15 +30,21 @@ function addressOf(name: string, options: NormalizedOptions): string {
  * @internal
  */
 export async function readHolder(address: string, helloTimeoutMs: number, cache?: IdentityCache): Promise<Holder | undefined> {
+  return (await inspectHolder(address, helloTimeoutMs, cache)).holder;
+}
+
+/** `readHolder`, plus the uid the kernel says bound the socket (SO_PEERCRED) when koffi could read it. */
+async function inspectHolder(address: string, helloTimeoutMs: number, cache?: IdentityCache): Promise<{ holder: Holder | undefined; boundUid: number | undefined }> {
+  const result = (found: Holder | undefined, boundUid?: number): { holder: Holder | undefined; boundUid: number | undefined } => ({ holder: found, boundUid });
   const outcome = await HolderConnection.open(address);
   if (!outcome.ok) {
-    if (outcome.code === 'EAGAIN') return silentHolder('the holder is not accepting connections (backlog full)');
-    if (!(await isAbstractBound(address))) return undefined;
+    if (outcome.code === 'EAGAIN') return result(silentHolder('the holder is not accepting connections (backlog full)'));
+    if (!(await isAbstractBound(address))) return result(undefined);
     // Bound but not listening: nobody can connect, but /proc can still say who holds the socket.
     const silentReason = 'the name is bound by a socket that does not listen';
     const inode = await boundInode(address);
-    const holder = inode === undefined ? undefined : await confirmHolder({ address, backend: KIND, credentials: undefined, pidfd: undefined, claimed: undefined, silentReason, inode }, cache);
-    return holder ?? silentHolder(silentReason);
+    const found = inode === undefined ? undefined : await confirmHolder({ address, backend: KIND, credentials: undefined, pidfd: undefined, claimed: undefined, silentReason, inode }, cache);
+    return result(found ?? silentHolder(silentReason));
   }
   const { connection } = outcome;
   let pidfd: number | undefined;
@@ -55,7 +61,7 @@ export async function readHolder(address: string, helloTimeoutMs: number, cache?
       silentReason = (error as Error).message;
     }
     connection.close();
-    return await confirmHolder({ address, backend: KIND, credentials, pidfd, claimed, silentReason }, cache);
+    return result(await confirmHolder({ address, backend: KIND, credentials, pidfd, claimed, silentReason }, cache), credentials?.uid);
   } finally {
     connection.close();
     if (pidfd !== undefined) closePidfd(pidfd);
@@ -93,25 +99,26 @@ export const abstractBackend: Backend = {
     for (;;) {
       const server = await bindExclusive(address);
       if (server !== undefined) return new SocketLock({ server, address, name, options, backend: KIND });
-      // Busy: before reporting it or waiting on it, make sure the holder is not a foreign uid (a squatter).
-      let known: Holder | undefined;
-      if (!squatChecked) {
-        squatChecked = true;
+      // Busy. Before reporting it or waiting on it, make sure the holder is not a foreign uid (a squatter).
+      const checkSquat = !squatChecked && required !== undefined;
+      squatChecked = true;
+      if (!options.wait && request.describeHolder) {
+        const { holder, boundUid: uid } = await inspectHolder(address, options.helloTimeoutMs);
+        // The kernel's uid of the binder; without koffi, the uid /proc confirmed for a verified holder.
+        const confirmed = uid ?? (holder?.verified === true && holder.uid >= 0 ? holder.uid : undefined);
+        if (required !== undefined && confirmed !== undefined && confirmed !== required) throw squattedError(name, confirmed, holder, options);
+        throw new LockBusyError(name, holder);
+      }
+      if (checkSquat) {
         const uid = await boundUid(address);
         if (uid !== undefined && uid !== required) throw squattedError(name, uid, await readHolder(address, options.helloTimeoutMs), options);
         if (uid === undefined) {
           // No credentials (no koffi, or a bound socket that does not listen): /proc may still confirm the uid.
-          known = await readHolder(address, options.helloTimeoutMs);
+          const known = await readHolder(address, options.helloTimeoutMs);
           if (known?.verified === true && known.uid >= 0 && known.uid !== required) throw squattedError(name, known.uid, known, options);
         }
       }
-      if (!options.wait) {
-        const holder = request.describeHolder ? (known ?? (await readHolder(address, options.helloTimeoutMs))) : undefined;
-        if (required !== undefined && holder?.verified === true && holder.uid >= 0 && holder.uid !== required) {
-          throw squattedError(name, holder.uid, holder, options);
-        }
-        throw new LockBusyError(name, holder);
-      }
+      if (!options.wait) throw new LockBusyError(name, undefined);
       await waitForRelease(address, options.pollIntervalMs, signal, state);
     }
   },
