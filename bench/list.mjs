@@ -2,6 +2,8 @@
 // list() identifies every holder by connecting to it and reading its credentials; the anchor is one full
 // /proc/*/fd scan, the cost that a scan-based lookup would pay per lock.
 //   node bench/list.mjs [locks=5000] [extraFds=20000] [runs=7]
+// BASELINE_DIST=/path/to/dist/index.js also times that build's list() on the same locks, interleaved run by
+// run (e.g. a build without identity checks), so machine load hits both alike.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -35,10 +37,18 @@ try {
   await Promise.all(children.map((c) => c.ready));
   const fdsOnMachine = Number(execFileSync('sh', ['-c', 'ls /proc/[0-9]*/fd 2>/dev/null | wc -l'], { encoding: 'utf8' }));
 
+  const baseline = process.env['BASELINE_DIST'] === undefined ? undefined : (await import(process.env['BASELINE_DIST'])).list;
+  const baselineTimes = [];
   const listTimes = [];
   const cpuTimes = [];
   let seen = [];
   for (let run = 0; run < runs; run++) {
+    if (baseline !== undefined) {
+      const t0 = performance.now();
+      const other = await baseline({ prefix });
+      baselineTimes.push(performance.now() - t0);
+      if (other.length !== seen.length && seen.length > 0) throw new Error(`baseline list saw ${other.length} locks`);
+    }
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     seen = await list({ prefix });
@@ -70,6 +80,7 @@ try {
   console.log(`node ${process.version}, ${seen.length} locks held by ${HOLDERS} processes, ${fdsOnMachine} open fds on the machine`);
   console.log(`list() median of ${runs}: ${median(listTimes).toFixed(0)} ms (min ${Math.min(...listTimes).toFixed(0)}, max ${Math.max(...listTimes).toFixed(0)}); CPU of the listing process: median ${median(cpuTimes).toFixed(0)} ms; ${verified}/${seen.length} verified`);
   console.log(`load average while measuring: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} CPUs`);
+  if (baseline !== undefined) console.log(`baseline list() (${process.env['BASELINE_DIST']}), interleaved: median ${median(baselineTimes).toFixed(0)} ms (min ${Math.min(...baselineTimes).toFixed(0)}, max ${Math.max(...baselineTimes).toFixed(0)})`);
   if (cliMedian !== undefined) console.log(`onlyone list --json median of ${runs}: ${cliMedian.toFixed(0)} ms (process start included)`);
   else console.log('onlyone list: no CLI in dist/ yet, not measured');
   console.log(`anchor: one full /proc/*/fd scan (what a scan-based lookup pays per lock): median ${median(scanTimes).toFixed(0)} ms`);
