@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { acquire, list, status, tryAcquire } from '../dist/index.js';
-import { lockName, startHolder } from './helpers.mjs';
+import { delay, fdCount, lockName, startHolder } from './helpers.mjs';
 import { actor, actorResult } from './identity-helpers.mjs';
 
 const uid = process.getuid();
@@ -184,4 +184,29 @@ test('allowUids and expectedUid are validated by name', async () => {
   await assert.rejects(acquire(lockName(), { allowUids: [-1] }), { code: 'ERR_INVALID_OPTION', message: /allowUids/u });
   await assert.rejects(acquire(lockName(), { allowUids: 3 }), { code: 'ERR_INVALID_OPTION', message: /allowUids/u });
   await assert.rejects(status(lockName(), { expectedUid: 1.5 }), { code: 'ERR_INVALID_OPTION', message: /expectedUid/u });
+});
+
+test('list identifies every holder, including locks held by the listing process itself and silent children; the same without koffi', async () => {
+  const prefix = `${lockName('idlist')}/`;
+  const own = await Promise.all(['a', 'b', 'c'].map((n) => acquire(n, { prefix })));
+  const handoff = await actorResult(['handoff', 'd', JSON.stringify({ prefix })]);
+  try {
+    const check = (holders) => {
+      assert.deepEqual(holders.map((h) => h.name), ['a', 'b', 'c', 'd']);
+      for (const holder of holders) assert.equal(holder.verified, true, holder.unverifiedReason);
+      assert.deepEqual(holders.map((h) => h.pid), [process.pid, process.pid, process.pid, handoff.child]);
+      assert.deepEqual(holders[3].argv, ['sleep', '60']);
+    };
+    const before = fdCount();
+    check(await list({ prefix, helloTimeoutMs: 500 }));
+    // The holders in this process close their side of each probe when they see it end: give them time.
+    for (let i = 0; i < 100 && fdCount() !== before; i++) await delay(50);
+    assert.equal(fdCount(), before, 'list leaves no descriptor open (sockets, pidfds)');
+    const { holders, koffiLoaded } = await actorResult(['list', JSON.stringify({ prefix, helloTimeoutMs: 500 })], { env: { ONLYONE_NO_KOFFI: '1' } });
+    assert.equal(koffiLoaded, false);
+    check(holders);
+  } finally {
+    process.kill(handoff.child, 'SIGKILL');
+    await Promise.all(own.map((lock) => lock.release()));
+  }
 });

@@ -9,21 +9,34 @@ export interface PeerCredentials {
 
 type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, length: number[]) => number;
 
+/** The few libc calls onlyone makes through koffi. @internal */
+export interface Libc {
+  readonly getsockopt: GetSockOpt;
+  readonly socket: (domain: number, type: number, protocol: number) => number;
+  readonly connect: (fd: number, address: Buffer, length: number) => number;
+  readonly recv: (fd: number, buffer: Buffer, length: number, flags: number) => number;
+  readonly close: (fd: number) => number;
+  readonly poll: (fds: Buffer, count: number, timeoutMs: number) => number;
+  /** errno of the last failed call on this thread. */
+  readonly errno: () => number;
+}
+
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
 /** Linux >= 6.5: a pidfd of the peer, which names the process itself rather than a reusable number. */
 const SO_PEERPIDFD = 77;
 const UCRED_BYTES = 12;
 
-let native: Promise<GetSockOpt | undefined> | undefined;
+let native: Promise<Libc | undefined> | undefined;
 let unavailable = 'koffi has not been loaded';
 
 /**
- * Loads koffi and binds getsockopt(2), once. Resolves undefined when koffi cannot be used (not installed,
+ * Loads koffi and binds the libc calls, once. Resolves undefined when koffi cannot be used (not installed,
  * no native binary after `--omit=optional`, unknown libc, or the test-only switch `ONLYONE_NO_KOFFI=1`);
  * `credentialsUnavailableReason()` then says why. Never throws.
+ * @internal
  */
-function loadNative(): Promise<GetSockOpt | undefined> {
+export function loadLibc(): Promise<Libc | undefined> {
   native ??= (async () => {
     if (process.env['ONLYONE_NO_KOFFI'] === '1') {
       unavailable = 'peer credentials are disabled (ONLYONE_NO_KOFFI=1)';
@@ -33,7 +46,15 @@ function loadNative(): Promise<GetSockOpt | undefined> {
       const loaded = (await import('koffi')) as unknown as { default?: KoffiLike } & KoffiLike;
       const koffi = loaded.default ?? loaded;
       const libc = openLibc(koffi);
-      return libc.func('int getsockopt(int, int, int, void *, _Inout_ uint32_t *)') as GetSockOpt;
+      return {
+        getsockopt: libc.func('int getsockopt(int, int, int, void *, _Inout_ uint32_t *)') as GetSockOpt,
+        socket: libc.func('int socket(int, int, int)') as Libc['socket'],
+        connect: libc.func('int connect(int, const void *, uint32_t)') as Libc['connect'],
+        recv: libc.func('intptr_t recv(int, void *, uintptr_t, int)') as Libc['recv'],
+        close: libc.func('int close(int)') as Libc['close'],
+        poll: libc.func('int poll(void *, uint64_t, int)') as Libc['poll'],
+        errno: () => koffi.errno(),
+      };
     } catch (error) {
       unavailable = `peer credentials are unavailable: koffi could not be loaded (${(error as Error).message})`;
       return undefined;
@@ -44,6 +65,7 @@ function loadNative(): Promise<GetSockOpt | undefined> {
 
 interface KoffiLike {
   load(path: string | null): { func(definition: string): unknown };
+  errno(): number;
 }
 
 function openLibc(koffi: KoffiLike): { func(definition: string): unknown } {
@@ -61,7 +83,7 @@ function openLibc(koffi: KoffiLike): { func(definition: string): unknown } {
 
 /** True once koffi is loaded and usable; loads it if needed. Never throws. @internal */
 export async function credentialsAvailable(): Promise<boolean> {
-  return (await loadNative()) !== undefined;
+  return (await loadLibc()) !== undefined;
 }
 
 /** Why peer credentials cannot be read, for `unverifiedReason`. @internal */
@@ -76,11 +98,15 @@ export function credentialsUnavailableReason(): string {
  * @internal
  */
 export async function peerCredentials(fd: number): Promise<PeerCredentials | undefined> {
-  const getsockopt = await loadNative();
-  if (getsockopt === undefined) return undefined;
+  const libc = await loadLibc();
+  return libc === undefined ? undefined : readPeerCredentials(libc, fd);
+}
+
+/** `peerCredentials` with koffi already loaded. @internal */
+export function readPeerCredentials(libc: Libc, fd: number): PeerCredentials | undefined {
   const value = Buffer.alloc(UCRED_BYTES);
   const length = [UCRED_BYTES];
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, value, length) !== 0 || length[0] !== UCRED_BYTES) return undefined;
+  if (libc.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, value, length) !== 0 || length[0] !== UCRED_BYTES) return undefined;
   return { pid: value.readInt32LE(0), uid: value.readUInt32LE(4), gid: value.readUInt32LE(8) };
 }
 
@@ -90,11 +116,15 @@ export async function peerCredentials(fd: number): Promise<PeerCredentials | und
  * @internal
  */
 export async function peerPidfd(fd: number): Promise<number | undefined> {
-  const getsockopt = await loadNative();
-  if (getsockopt === undefined) return undefined;
+  const libc = await loadLibc();
+  return libc === undefined ? undefined : readPeerPidfd(libc, fd);
+}
+
+/** `peerPidfd` with koffi already loaded. @internal */
+export function readPeerPidfd(libc: Libc, fd: number): number | undefined {
   const value = Buffer.alloc(4);
   const length = [4];
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, value, length) !== 0) return undefined;
+  if (libc.getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, value, length) !== 0) return undefined;
   const pidfd = value.readInt32LE(0);
   return pidfd >= 0 ? pidfd : undefined;
 }
