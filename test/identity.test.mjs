@@ -210,3 +210,30 @@ test('list identifies every holder, including locks held by the listing process 
     await Promise.all(own.map((lock) => lock.release()));
   }
 });
+
+test('list survives hostile holders: garbage, an endless line, silence; each is still identified from the kernel', async () => {
+  const { default: net } = await import('node:net');
+  const { lockAddress } = await import('../dist/index.js');
+  const prefix = `${lockName('idhostile')}/`;
+  const behaviours = {
+    garbage: (socket) => socket.write('\u0000\u00ff not json\n'),
+    endless: (socket) => socket.write(Buffer.alloc(200_000, 0x61)),
+    silent: () => {},
+    error: (socket) => socket.end('{"type":"error","code":"busy","message":"go away"}\n'),
+  };
+  const servers = await Promise.all(Object.entries(behaviours).map(([name, behave]) => new Promise((resolve) => {
+    const server = net.createServer((socket) => { socket.on('error', () => {}); behave(socket); });
+    server.listen({ path: lockAddress(name, 'user', prefix, uid), exclusive: true }, () => resolve(server));
+  })));
+  try {
+    const holders = await list({ prefix, helloTimeoutMs: 500 });
+    assert.deepEqual(holders.map((h) => h.name), ['endless', 'error', 'garbage', 'silent']);
+    for (const holder of holders) {
+      assert.equal(holder.pid, process.pid);
+      assert.equal(holder.verified, true, holder.unverifiedReason);
+      assert.equal(holder.protocol, 0, 'no valid hello');
+    }
+  } finally {
+    for (const server of servers) server.close();
+  }
+});
