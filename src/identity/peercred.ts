@@ -52,7 +52,7 @@ export function loadLibc(): Promise<Libc | undefined> {
         connect: libc.func('int connect(int, const void *, uint32_t)') as Libc['connect'],
         recv: libc.func('intptr_t recv(int, void *, uintptr_t, int)') as Libc['recv'],
         close: libc.func('int close(int)') as Libc['close'],
-        poll: libc.func('int poll(void *, uint64_t, int)') as Libc['poll'],
+        poll: libc.func('int poll(void *, unsigned long, int)') as Libc['poll'],
         errno: () => koffi.errno(),
       };
     } catch (error) {
