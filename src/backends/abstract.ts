@@ -1,5 +1,7 @@
 import { abstractAddress } from '../address.js';
+import type { HolderConnection } from '../client/holder-connection.js';
 import { LockBusyError } from '../errors.js';
+import { peerCredentials } from '../identity/peercred.js';
 import { requiredUid, squattedError } from '../identity/squatting.js';
 import type { Holder } from '../holder/types.js';
 import type { NormalizedOptions } from '../options.js';
@@ -15,6 +17,21 @@ export { readHolder };
 function addressOf(name: string, options: NormalizedOptions): string {
   assertAbstractSupported();
   return abstractAddress(name, options.scope, options.prefix, process.getuid?.() ?? 0);
+}
+
+/**
+ * Throws LockSquattedError when the kernel shows a foreign uid holding `address`: `boundUid` from
+ * SO_PEERCRED, or, without it (no koffi, or a socket that does not listen), a holder /proc confirmed.
+ */
+async function assertNotSquatted(name: string, address: string, options: NormalizedOptions, boundUid: number | undefined): Promise<void> {
+  const required = requiredUid(options);
+  if (required === undefined) return;
+  if (boundUid !== undefined) {
+    if (boundUid !== required) throw squattedError(name, boundUid, await readHolder(address, options.helloTimeoutMs), options);
+    return;
+  }
+  const known = await readHolder(address, options.helloTimeoutMs);
+  if (known?.verified === true && known.uid >= 0 && known.uid !== required) throw squattedError(name, known.uid, known, options);
 }
 
 /** The Linux abstract-socket backend: the lock is a name in the kernel, freed the instant its holder dies. */
@@ -33,7 +50,6 @@ export const abstractBackend: Backend = {
       if (server !== undefined) return new SocketLock({ server, address, name, options, backend: KIND });
       // Busy. Before reporting it or waiting on it, make sure the holder is not a foreign uid (a squatter).
       const checkSquat = !squatChecked && required !== undefined;
-      squatChecked = true;
       if (!options.wait && request.describeHolder) {
         const { holder, boundUid: uid } = await inspectHolder(address, options.helloTimeoutMs);
         // The kernel's uid of the binder; without koffi, the uid /proc confirmed for a verified holder.
@@ -41,17 +57,19 @@ export const abstractBackend: Backend = {
         if (required !== undefined && confirmed !== undefined && confirmed !== required) throw squattedError(name, confirmed, holder, options);
         throw new LockBusyError(name, holder);
       }
-      if (checkSquat) {
-        const uid = await boundUid(address);
-        if (uid !== undefined && uid !== required) throw squattedError(name, uid, await readHolder(address, options.helloTimeoutMs), options);
-        if (uid === undefined) {
-          // No credentials (no koffi, or a bound socket that does not listen): /proc may still confirm the uid.
-          const known = await readHolder(address, options.helloTimeoutMs);
-          if (known?.verified === true && known.uid >= 0 && known.uid !== required) throw squattedError(name, known.uid, known, options);
-        }
+      if (!options.wait) {
+        if (checkSquat) await assertNotSquatted(name, address, options, await boundUid(address));
+        throw new LockBusyError(name, undefined);
       }
-      if (!options.wait) throw new LockBusyError(name, undefined);
-      await waitForRelease(address, options.pollIntervalMs, signal, state);
+      // Waiting: the wait's own connection is checked, so the holder is watched while koffi loads.
+      const inspect = checkSquat
+        ? async (connection: HolderConnection): Promise<void> => {
+            squatChecked = true;
+            const fd = connection.fd;
+            await assertNotSquatted(name, address, options, fd === undefined ? undefined : (await peerCredentials(fd))?.uid);
+          }
+        : undefined;
+      await waitForRelease(address, options.pollIntervalMs, signal, state, inspect);
     }
   },
 

@@ -18,7 +18,14 @@ export interface WaitState {
  * Rejects with `signal.reason` when the signal aborts.
  * @internal
  */
-export async function waitForRelease(address: string, pollIntervalMs: number, signal: AbortSignal | undefined, state: WaitState): Promise<void> {
+export async function waitForRelease(
+  address: string,
+  pollIntervalMs: number,
+  signal: AbortSignal | undefined,
+  state: WaitState,
+  /** Runs once connected, while the connection already watches the holder (e.g. the squatting check); may throw. */
+  inspect?: (connection: HolderConnection) => Promise<void>,
+): Promise<void> {
   signal?.throwIfAborted();
   const outcome = await HolderConnection.open(address);
   if (!outcome.ok) {
@@ -34,6 +41,7 @@ export async function waitForRelease(address: string, pollIntervalMs: number, si
   const onAbort = (): void => aborted.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    await inspect?.(connection);
     const safety = sleep(pollIntervalMs, 'poll', { signal: aborted.signal }).catch(() => 'aborted');
     const closedBy = await Promise.race([connection.closed.then(() => 'closed'), safety]);
     if (closedBy === 'closed') {
