@@ -55,6 +55,14 @@ test('LockBusyError carries the verified holder', async () => {
       return true;
     });
     assert.equal(await tryAcquire(name), undefined);
+    // Identity checks open sockets and pidfds; none may stay open.
+    const before = fdCount();
+    for (let i = 0; i < 20; i++) {
+      await acquire(name).catch(() => {});
+      await status(name);
+    }
+    for (let i = 0; i < 100 && fdCount() !== before; i++) await delay(20);
+    assert.equal(fdCount(), before);
   } finally {
     holder.child.stdin.end();
     await holder.exited;
