@@ -245,3 +245,31 @@ test('list survives hostile holders: garbage, an endless line, silence; each is 
     for (const server of servers) server.close();
   }
 });
+
+test('an install without koffi\'s native binary (--omit=optional) falls back to /proc and never crashes', async () => {
+  const { cpSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { execFileSync } = await import('node:child_process');
+  const root = new URL('..', import.meta.url).pathname;
+  const copy = mkdtempSync(join(tmpdir(), 'onlyone-nobinary-'));
+  try {
+    for (const part of ['dist', 'package.json', 'test/fixtures/identity-actor.mjs', 'node_modules/koffi']) cpSync(join(root, part), join(copy, part), { recursive: true });
+    const name = lockName('idnobin');
+    const holder = startHolder(name);
+    const { pid } = await holder.events.next();
+    try {
+      const out = execFileSync(process.execPath, [join(copy, 'test/fixtures/identity-actor.mjs'), 'acquire', name, '{}'], { encoding: 'utf8' });
+      const busy = JSON.parse(out);
+      assert.equal(busy.code, 'ERR_LOCK_BUSY');
+      assert.equal(busy.holder.pid, pid);
+      assert.equal(busy.holder.verified, true, 'confirmed through /proc/PID/fd');
+      assert.equal(busy.koffiLoaded, false);
+    } finally {
+      holder.child.stdin.end();
+      await holder.exited;
+    }
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+});
