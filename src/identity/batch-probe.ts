@@ -39,6 +39,7 @@ interface Pending {
  * hello, and hands each result to `onResult` as it completes. This is `list` at scale: a few syscalls per
  * lock instead of a Node stream each. Never blocks the event loop for long: polls without waiting and
  * yields between rounds, so holders in this very process still answer.
+ * @throws Error when socket() fails (EMFILE); every descriptor it opened is closed first.
  * @internal
  */
 export async function probeHolders(libc: Libc, readings: readonly Iterable<string>[], helloTimeoutMs: number, window: number, onResult: (result: ProbeResult) => void): Promise<void> {

@@ -34,6 +34,7 @@ export async function boundInode(address: string): Promise<number | undefined> {
  * Which processes hold a descriptor on socket `inode`, found by reading every /proc/PID/fd. This costs a
  * few µs per open descriptor on the machine, so it is only for the rare cases a connection cannot answer.
  * Processes whose descriptors this user may not read (other users', unless root) are silently skipped.
+ * Never throws: an unreadable /proc yields an empty list.
  */
 export async function pidsHoldingInode(inode: number): Promise<number[]> {
   const target = `socket:[${inode}]`;
