@@ -63,7 +63,8 @@ export async function confirmHolder(evidence: HolderEvidence, cache?: IdentityCa
     }
     return known;
   };
-  if (cred !== undefined && claimed !== undefined && claimed.pid === cred.pid) {
+  // pid 0: the binder is in a pid namespace we cannot see; nothing to confirm it with.
+  if (cred !== undefined && cred.pid > 0 && claimed !== undefined && claimed.pid === cred.pid) {
     const { pidfd } = evidence;
     const processInode = pidfd !== undefined && PIDFS && cache !== undefined ? fstatSync(pidfd).ino : undefined;
     if (processInode !== undefined && cache?.alive.has(processInode) === true) {
