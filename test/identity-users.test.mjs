@@ -178,3 +178,24 @@ test('squatting is detected without koffi (through /proc, as root) and by a sock
     binder.kill('SIGKILL');
   }
 });
+
+test('a holder in another pid namespace (same network namespace) is reported with the pid we see, not the one it claims', { skip }, async () => {
+  const { spawn } = await import('node:child_process');
+  const { fixture, jsonLines } = await import('./helpers.mjs');
+  const name = lockName('idpidns');
+  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, fixture('identity-actor.mjs'), 'hold', name, '{"scope":"system"}'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    const { pid: claimed } = await jsonLines(child.stdout).next(20_000);
+    assert.equal(claimed, 1, 'inside its namespace the holder is pid 1');
+    for (const env of [{}, { ONLYONE_NO_KOFFI: '1' }]) {
+      const { holder } = await actorResult(['status', name, '{"scope":"system"}'], { env });
+      assert.notEqual(holder.pid, 1);
+      assert.equal(holder.verified, true, holder.unverifiedReason);
+      assert.equal(holder.cmdline[1], fixture('identity-actor.mjs'));
+    }
+  } finally {
+    child.stdin.end();
+    await exited;
+  }
+});
