@@ -20,14 +20,14 @@ function addressOf(name: string, options: NormalizedOptions): string {
 }
 
 /**
- * Throws LockSquattedError when the kernel shows a foreign uid holding `address`: `boundUid` from
+ * Throws LockSquattedError when the kernel shows a foreign uid holding `address`: `binderUid` from
  * SO_PEERCRED, or, without it (no koffi, or a socket that does not listen), a holder /proc confirmed.
  */
-async function assertNotSquatted(name: string, address: string, options: NormalizedOptions, boundUid: number | undefined): Promise<void> {
+async function assertNotSquatted(name: string, address: string, options: NormalizedOptions, binderUid: number | undefined): Promise<void> {
   const required = requiredUid(options);
   if (required === undefined) return;
-  if (boundUid !== undefined) {
-    if (boundUid !== required) throw squattedError(name, boundUid, await readHolder(address, options.helloTimeoutMs), options);
+  if (binderUid !== undefined) {
+    if (binderUid !== required) throw squattedError(name, binderUid, await readHolder(address, options.helloTimeoutMs), options);
     return;
   }
   const known = await readHolder(address, options.helloTimeoutMs);
