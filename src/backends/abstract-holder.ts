@@ -2,12 +2,27 @@ import { HolderConnection } from '../client/holder-connection.js';
 import { holderFromHello } from '../holder/hello.js';
 import type { Holder } from '../holder/types.js';
 import { confirmHolder, type IdentityCache } from '../identity/holder-identity.js';
-import { closePidfd, credentialsAvailable, peerCredentials, peerPidfd } from '../identity/peercred.js';
+import { closePidfd, credentialsAvailable, peerCredentials, peerPidfd, type PeerCredentials } from '../identity/peercred.js';
+import { pidfdPid, processAlive } from '../identity/proc.js';
 import { boundInode } from '../identity/socket-holders.js';
 import { isAbstractBound } from '../proc/net-unix.js';
 
 /** The backend name abstract-socket holders report. @internal */
 export const KIND = 'abstract';
+
+/**
+ * How long to wait for a hello when the process that bound the lock has exited: the socket lives on in
+ * processes that inherited it (a CLI child on fd 3), which do not serve the protocol. Any hello already
+ * queued is read at once.
+ * @internal
+ */
+export const ORPHAN_HELLO_MS = 50;
+
+/** True when the process that bound the socket (SO_PEERCRED) has exited. @internal */
+export function binderGone(credentials: PeerCredentials | undefined, pidfd: number | undefined): boolean {
+  if (credentials === undefined || credentials.pid <= 0) return false;
+  return pidfd === undefined ? !processAlive(credentials.pid) : pidfdPid(pidfd) === -1;
+}
 
 /**
  * Says who holds `address`, checked against the kernel (see `confirmHolder`). Undefined when nothing
@@ -42,7 +57,7 @@ export async function inspectHolder(address: string, helloTimeoutMs: number, cac
     let claimed: Holder | undefined;
     let silentReason = 'the holder sent a malformed hello';
     try {
-      claimed = holderFromHello(await connection.hello(helloTimeoutMs), KIND);
+      claimed = holderFromHello(await connection.hello(binderGone(credentials, pidfd) ? Math.min(helloTimeoutMs, ORPHAN_HELLO_MS) : helloTimeoutMs), KIND);
     } catch (error) {
       silentReason = (error as Error).message;
     }

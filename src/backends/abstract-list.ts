@@ -3,10 +3,10 @@ import { holderFromHello } from '../holder/hello.js';
 import type { Holder } from '../holder/types.js';
 import { probeHolders } from '../identity/batch-probe.js';
 import { confirmHolder, identityCache, type IdentityCache } from '../identity/holder-identity.js';
-import { closePidfd, loadLibc } from '../identity/peercred.js';
+import { closePidfd, loadLibc, type PeerCredentials } from '../identity/peercred.js';
 import type { NormalizedOptions } from '../options.js';
 import { abstractListeners, addressReadings, type AbstractListener } from '../proc/net-unix.js';
-import { KIND, readHolder, silentHolder } from './abstract-holder.js';
+import { KIND, ORPHAN_HELLO_MS, binderGone, readHolder, silentHolder } from './abstract-holder.js';
 
 /** Holders probed at once; each costs a connection and a hello. */
 const LIST_CONCURRENCY = 64;
@@ -30,7 +30,9 @@ export async function listHolders(options: NormalizedOptions): Promise<Holder[]>
   if (libc === undefined) await listWithStreams(listeners, options, cache, (holder, address) => holders.push(named(holder, address)));
   else {
     const confirming: Promise<void>[] = [];
-    await probeHolders(libc, listeners.map((listener) => addressReadings(listener.path)), options.helloTimeoutMs, RAW_LIST_CONCURRENCY, (probe) => {
+    const readings = listeners.map((listener) => addressReadings(listener.path));
+    const orphan = (probe: { readonly credentials: PeerCredentials | undefined; readonly pidfd: number | undefined }): boolean => binderGone(probe.credentials, probe.pidfd);
+    await probeHolders(libc, readings, options.helloTimeoutMs, RAW_LIST_CONCURRENCY, ORPHAN_HELLO_MS, orphan, (probe) => {
       if (probe.outcome === 'refused') return;
       if (probe.outcome === 'full') {
         holders.push(named(silentHolder(probe.silentReason), probe.address));

@@ -26,6 +26,8 @@ const EAGAIN = 11;
 const EINTR = 4;
 
 interface Pending {
+  /** Whether the binder's liveness was checked, once the probe was slow to answer. */
+  orphanChecked: boolean;
   readonly address: string;
   readonly fd: number;
   readonly credentials: PeerCredentials | undefined;
@@ -42,7 +44,16 @@ interface Pending {
  * @throws Error when socket() fails (EMFILE); every descriptor it opened is closed first.
  * @internal
  */
-export async function probeHolders(libc: Libc, readings: readonly Iterable<string>[], helloTimeoutMs: number, window: number, onResult: (result: ProbeResult) => void): Promise<void> {
+export async function probeHolders(
+  libc: Libc,
+  readings: readonly Iterable<string>[],
+  helloTimeoutMs: number,
+  window: number,
+  /** After this long without an answer, `isOrphan` is asked once whether to stop waiting. */
+  orphanAfterMs: number,
+  isOrphan: (probe: { readonly credentials: PeerCredentials | undefined; readonly pidfd: number | undefined }) => boolean,
+  onResult: (result: ProbeResult) => void,
+): Promise<void> {
   const inflight: Pending[] = [];
   const chunk = Buffer.allocUnsafe(CONTROL_FRAME_BYTES);
   const finish = (probe: Pending, hello: Frame | undefined, silentReason: string): void => {
@@ -70,6 +81,11 @@ export async function probeHolders(libc: Libc, readings: readonly Iterable<strin
         const done = events === 0 ? undefined : readHello(libc, probe, chunk);
         if (done !== undefined) finish(probe, done.hello, done.silentReason);
         else if (now > probe.deadline) finish(probe, undefined, `holder sent no hello within ${helloTimeoutMs} ms`);
+        else if (!probe.orphanChecked && now - probe.deadline + helloTimeoutMs >= orphanAfterMs) {
+          // Slow to answer: if the process that bound it has exited, no one will (see ORPHAN_HELLO_MS).
+          probe.orphanChecked = true;
+          if (isOrphan(probe)) finish(probe, undefined, 'the process that bound the lock has exited, and the processes holding it now do not answer');
+        }
       }
       // Let holders (including any in this process) answer; do not spin while waiting for them.
       if (inflight.length > 0) await (ready > 0 ? new Promise<void>((resolve) => setImmediate(resolve)) : sleep(1));
@@ -98,7 +114,7 @@ function connectFirst(libc: Libc, readings: Iterable<string>, helloTimeoutMs: nu
       // Credentials first: they describe the socket, whatever the holder says or does next.
       const credentials = readPeerCredentials(libc, fd);
       const pidfd = credentials === undefined ? undefined : readPeerPidfd(libc, fd);
-      return { address, fd, credentials, pidfd, deadline: Date.now() + helloTimeoutMs, reader: new FrameReader(CONTROL_FRAME_BYTES) };
+      return { orphanChecked: false, address, fd, credentials, pidfd, deadline: Date.now() + helloTimeoutMs, reader: new FrameReader(CONTROL_FRAME_BYTES) };
     }
     const errno = libc.errno();
     libc.close(fd);
