@@ -2,6 +2,7 @@ import net from 'node:net';
 import { buildHello } from '../holder/hello.js';
 import { HolderServer } from '../holder/server.js';
 import { identifyPeer, peerAuthorizer } from '../identity/peer-identity.js';
+import { socketFd } from '../identity/socket-fd.js';
 import type { NormalizedOptions } from '../options.js';
 import type { BackendLock } from './types.js';
 
@@ -82,8 +83,7 @@ export class SocketLock implements BackendLock {
   }
 
   get fd(): number | undefined {
-    const handle = (this.#server as unknown as { _handle?: { fd?: number } })._handle;
-    return typeof handle?.fd === 'number' && handle.fd >= 0 ? handle.fd : undefined;
+    return socketFd(this.#server);
   }
 
   get lost(): AbortSignal {
