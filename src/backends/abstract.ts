@@ -9,6 +9,8 @@ import { assertAbstractSupported } from '../runtime.js';
 import { KIND, boundUid, inspectHolder, readHolder } from './abstract-holder.js';
 import { listHolders } from './abstract-list.js';
 import { SocketLock, bindExclusive } from './socket-lock.js';
+import { bindReplacing } from './socket-replace.js';
+import { acquireSlot } from './socket-slots.js';
 import { waitForRelease, type WaitState } from './socket-wait.js';
 import type { AcquireRequest, Backend, BackendLock } from './types.js';
 
@@ -37,11 +39,16 @@ async function assertNotSquatted(name: string, address: string, options: Normali
 /** The Linux abstract-socket backend: the lock is a name in the kernel, freed the instant its holder dies. */
 export const abstractBackend: Backend = {
   kind: KIND,
-  capabilities: { verifiedIdentity: true, messaging: true, slots: false, fencing: false },
+  capabilities: { verifiedIdentity: true, messaging: true, slots: true, fencing: false },
 
   async acquire(request: AcquireRequest): Promise<BackendLock> {
     const { name, options, signal } = request;
+    if (options.slots !== undefined) return acquireSlot(request, { kind: KIND, addressOf, readHolder });
     const address = addressOf(name, options);
+    if (options.replace !== undefined) {
+      const { server } = await bindReplacing(request, { address, describe: () => readHolder(address, options.helloTimeoutMs) });
+      return new SocketLock({ server, address, name, options, backend: KIND });
+    }
     const state: WaitState = { refusals: 0 };
     const required = requiredUid(options);
     let squatChecked = required === undefined;

@@ -13,6 +13,8 @@ export interface SocketLockInit {
   readonly name: string;
   readonly options: NormalizedOptions;
   readonly backend: string;
+  /** Slot index, when the lock is one of `slots`; `name` is then the base name. */
+  readonly slot?: number;
   /** Extra cleanup after the socket is closed (the lockfile backend unlocks its file here). */
   readonly afterClose?: () => void;
 }
@@ -24,7 +26,8 @@ export interface SocketLockInit {
  */
 export function bindExclusive(address: string): Promise<net.Server | undefined> {
   return new Promise((resolve, reject) => {
-    const server = net.createServer();
+    // allowHalfOpen: a peer that sends its request and shuts down its side still gets the answer.
+    const server = net.createServer({ allowHalfOpen: true });
     const onError = (error: NodeJS.ErrnoException): void => {
       server.close();
       if (error.code === 'EADDRINUSE') resolve(undefined);
@@ -46,6 +49,7 @@ export function bindExclusive(address: string): Promise<net.Server | undefined> 
 export class SocketLock implements BackendLock {
   readonly address: string;
   readonly fence: undefined;
+  readonly slot: number | undefined;
   readonly #server: net.Server;
   readonly #holder: HolderServer;
   readonly #lost = new AbortController();
@@ -55,6 +59,7 @@ export class SocketLock implements BackendLock {
   constructor(init: SocketLockInit) {
     const { server, options } = init;
     this.address = init.address;
+    this.slot = init.slot;
     this.#server = server;
     this.#afterClose = init.afterClose;
     const acquiredAt = Date.now();
@@ -63,7 +68,7 @@ export class SocketLock implements BackendLock {
         buildHello({
           name: init.name,
           scope: options.scope,
-          slot: undefined,
+          slot: init.slot,
           command: options.command,
           acquiredAt,
           backend: init.backend,
@@ -76,7 +81,7 @@ export class SocketLock implements BackendLock {
       onMessage: options.onMessage,
       identify: identifyPeer,
       authorize: peerAuthorizer(options.allowUids),
-      onReleaseRequest: undefined,
+      onReleaseRequest: options.onReleaseRequest,
       ref: options.ref,
     });
     this.setRef(options.ref);

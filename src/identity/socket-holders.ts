@@ -1,56 +1,78 @@
 import { readFile, readdir, readlink } from 'node:fs/promises';
-import { abstractListeners } from '../proc/net-unix.js';
+
+/** __SO_ACCEPTCON: the socket is listening. Accepted connections show the same name without it. */
+const ACCEPTCON = 0x10000;
 
 /**
- * The inode of the listening socket bound at the abstract `address` ("\0" + name, as given to listen()),
- * from /proc/net/unix. Undefined when nothing listens there.
- * @throws the fs error if /proc/net/unix cannot be read.
+ * The inode of the listening socket bound at `address` (an abstract address, leading NUL included),
+ * read from /proc/net/unix. Undefined when nothing listens there, when /proc/net/unix cannot be read, or
+ * when the printed form is ambiguous: the kernel prints every NUL as "@", so two addresses that differ
+ * only by "@" versus NUL print alike, and a caller about to signal a process must not guess.
+ * Never throws.
  */
 export async function listenerInode(address: string): Promise<number | undefined> {
-  // /proc/net/unix prints every NUL of the address as "@", padding included.
-  const printed = address.replaceAll('\0', '@');
-  const trimmed = printed.replace(/@+$/u, '');
-  const candidates = await abstractListeners(trimmed.slice(1));
-  return (candidates.find((l) => l.path === printed) ?? candidates.find((l) => l.path.replace(/@+$/u, '') === trimmed))?.inode;
+  return inodeAt(address, true);
 }
 
 /**
  * The inode of any socket bound at the abstract `address`, listening or not (a name can be held by a
- * socket that was bound and never listened). Undefined when the name is free or /proc is unreadable.
+ * socket that was bound and never listened). Undefined as for `listenerInode`. Never throws.
  * @internal
  */
 export async function boundInode(address: string): Promise<number | undefined> {
-  const printed = address.replaceAll('\0', '@');
-  const text = await readFile('/proc/net/unix', 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
-    if (!line.endsWith(` ${printed}`)) continue;
-    const inode = Number(line.trim().split(/\s+/u)[6]);
-    if (Number.isSafeInteger(inode)) return inode;
+  return inodeAt(address, false);
+}
+
+async function inodeAt(address: string, listening: boolean): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile('/proc/net/unix', 'utf8');
+  } catch {
+    return undefined;
   }
-  return undefined;
+  const printed = address.replace(/\0/gu, '@');
+  let found: number | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.endsWith(printed)) continue;
+    const head = line.slice(0, line.length - printed.length);
+    // Num RefCount Protocol Flags Type St Inode, then one space, then the path.
+    if (!head.endsWith(' ')) continue;
+    const fields = head.trim().split(/\s+/u);
+    if (fields.length !== 7) continue;
+    const flags = Number.parseInt(fields[3] ?? '', 16);
+    const inode = Number(fields[6]);
+    if (!Number.isSafeInteger(inode)) continue;
+    // Accepted connections print the listener's name too; only the listener has __SO_ACCEPTCON.
+    if (listening && (flags & ACCEPTCON) === 0) continue;
+    if (!listening && (flags & ACCEPTCON) === 0 && fields[5] !== '01') continue;
+    if (found !== undefined && found !== inode) return undefined;
+    found = inode;
+  }
+  return found;
 }
 
 /**
- * Which processes hold a descriptor on socket `inode`, found by reading every /proc/PID/fd. This costs a
- * few µs per open descriptor on the machine, so it is only for the rare cases a connection cannot answer.
- * Processes whose descriptors this user may not read (other users', unless root) are silently skipped.
- * Never throws: an unreadable /proc yields an empty list.
+ * Every process with a descriptor on the socket `inode`, from /proc/<pid>/fd, in ascending pid order.
+ * This costs a few µs per open descriptor on the machine, so it is only for the rare cases a connection
+ * cannot answer. Processes whose fds cannot be read (other users', for an unprivileged caller) are not
+ * listed. Never throws.
  */
 export async function pidsHoldingInode(inode: number): Promise<number[]> {
   const target = `socket:[${inode}]`;
-  const found: number[] = [];
   let entries: string[];
   try {
     entries = await readdir('/proc');
   } catch {
-    return found;
+    return [];
   }
-  for (const entry of entries) {
-    const pid = Number(entry);
-    if (!Number.isSafeInteger(pid) || pid <= 0) continue;
-    if ((await processHoldsInode(pid, target)) === true) found.push(pid);
-  }
-  return found;
+  const pids = entries.filter((entry) => /^[1-9][0-9]*$/u.test(entry)).map(Number);
+  const holders: number[] = [];
+  await Promise.all(
+    pids.map(async (pid) => {
+      if ((await processHolds(pid, target)) === true) holders.push(pid);
+    }),
+  );
+  return holders.sort((a, b) => a - b);
 }
 
 /**
@@ -59,16 +81,22 @@ export async function pidsHoldingInode(inode: number): Promise<number[]> {
  * @internal
  */
 export function pidHoldsInode(pid: number, inode: number): Promise<boolean | undefined> {
-  return processHoldsInode(pid, `socket:[${inode}]`);
+  return processHolds(pid, `socket:[${inode}]`);
 }
 
-async function processHoldsInode(pid: number, target: string): Promise<boolean | undefined> {
+async function processHolds(pid: number, target: string): Promise<boolean | undefined> {
   let fds: string[];
   try {
     fds = await readdir(`/proc/${pid}/fd`);
   } catch {
     return undefined;
   }
-  const links = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
-  return links.includes(target);
+  for (const fd of fds) {
+    try {
+      if ((await readlink(`/proc/${pid}/fd/${fd}`)) === target) return true;
+    } catch {
+      // The fd closed or the process exited while we looked.
+    }
+  }
+  return false;
 }
