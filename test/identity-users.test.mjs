@@ -216,3 +216,36 @@ test('a holder in another network namespace is invisible: the same name is free 
     await exited;
   }
 });
+
+test('CLI: a squatter makes `onlyone run` exit 77 naming it; --expect-user makes a foreign system-scope holder a squatter', { skip }, async () => {
+  const { spawnSync } = await import('node:child_process');
+  const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
+  const onlyone = (...args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 30_000 });
+  const user = testUser();
+  const name = lockName('idcli');
+  const squatter = actor(['squat', name, '0'], { user });
+  await squatter.events.next();
+  try {
+    const run = onlyone('run', name, '--', 'true');
+    assert.equal(run.status, 77, run.stderr);
+    assert.match(run.stderr, new RegExp(`uid ${user.uid} \\(${TEST_USER}\\)`, 'u'));
+    assert.match(run.stderr, /squatted/u);
+    const waiting = onlyone('run', '--wait', '10', name, '--', 'true');
+    assert.equal(waiting.status, 77, waiting.stderr);
+  } finally {
+    await squatter.end();
+  }
+  const holder = actor(['hold', name, '{"scope":"system"}'], { user });
+  await holder.events.next();
+  try {
+    const expectRoot = onlyone('run', '--scope', 'system', '--expect-user', 'root', name, '--', 'true');
+    assert.equal(expectRoot.status, 77, expectRoot.stderr);
+    assert.match(expectRoot.stderr, /expectedUid/u);
+    const expectThem = onlyone('run', '--scope', 'system', '--expect-user', TEST_USER, name, '--', 'true');
+    assert.equal(expectThem.status, 75, expectThem.stderr);
+    const byUid = onlyone('run', '--scope=system', `--expect-user=${user.uid}`, name, '--', 'true');
+    assert.equal(byUid.status, 75, byUid.stderr);
+  } finally {
+    await holder.end();
+  }
+});
