@@ -68,12 +68,13 @@ export const abstractBackend: Backend = {
         if (checkSquat) await assertNotSquatted(name, address, options, await boundUid(address));
         throw new LockBusyError(name, undefined);
       }
-      // Waiting: the wait's own connection is checked, so the holder is watched while koffi loads.
+      // Waiting: the wait's own connection is checked while it already watches the holder (koffi may be loading).
       const inspect = checkSquat
         ? async (connection: HolderConnection): Promise<void> => {
-            squatChecked = true;
             const fd = connection.fd;
             await assertNotSquatted(name, address, options, fd === undefined ? undefined : (await peerCredentials(fd))?.uid);
+            // Only a finished check counts: a release that wins the race leaves it for the next busy round.
+            squatChecked = true;
           }
         : undefined;
       await waitForRelease(address, options.pollIntervalMs, signal, state, inspect);

@@ -23,7 +23,7 @@ export async function waitForRelease(
   pollIntervalMs: number,
   signal: AbortSignal | undefined,
   state: WaitState,
-  /** Runs once connected, while the connection already watches the holder (e.g. the squatting check); may throw. */
+  /** Runs once connected, alongside the wait (e.g. the squatting check); if it rejects, so does the wait. */
   inspect?: (connection: HolderConnection) => Promise<void>,
 ): Promise<void> {
   signal?.throwIfAborted();
@@ -41,9 +41,13 @@ export async function waitForRelease(
   const onAbort = (): void => aborted.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await inspect?.(connection);
     const safety = sleep(pollIntervalMs, 'poll', { signal: aborted.signal }).catch(() => 'aborted');
-    const closedBy = await Promise.race([connection.closed.then(() => 'closed'), safety]);
+    // The inspection runs while we already wait: a close still wakes us at once, and only its failure ends the wait.
+    const inspection = inspect?.(connection);
+    const inspected = inspection === undefined ? [] : [inspection.then(() => new Promise<string>(() => {}))];
+    const closedBy = await Promise.race([connection.closed.then(() => 'closed'), safety, ...inspected]);
+    // The safety poll fired first: the holder is still there, so the inspection's verdict still matters.
+    if (closedBy !== 'closed') await inspection;
     if (closedBy === 'closed') {
       const failure = await connection.hello(1).then(
         () => undefined,
