@@ -25,22 +25,23 @@ function addressOf(name: string, options: NormalizedOptions): string {
  * with pid 0 and uid -1, and `verified: false`.
  * @internal
  */
-export async function readHolder(address: string, helloTimeoutMs: number): Promise<Holder | undefined> {
+export async function readHolder(address: string, helloTimeoutMs: number, backend: string = KIND): Promise<Holder | undefined> {
   const outcome = await HolderConnection.open(address);
-  if (!outcome.ok) return outcome.code === 'EAGAIN' ? silentHolder('the holder is not accepting connections (backlog full)') : undefined;
+  if (!outcome.ok) return outcome.code === 'EAGAIN' ? silentHolder('the holder is not accepting connections (backlog full)', backend) : undefined;
   const { connection } = outcome;
   try {
     const hello = await connection.hello(helloTimeoutMs);
-    return holderFromHello(hello, KIND) ?? silentHolder('the holder sent a malformed hello');
+    return holderFromHello(hello, backend) ?? silentHolder('the holder sent a malformed hello', backend);
   } catch (error) {
-    return silentHolder(`the holder sent no hello: ${(error as Error).message}`);
+    return silentHolder(`the holder sent no hello: ${(error as Error).message}`, backend);
   } finally {
     connection.close();
   }
 }
 
-function silentHolder(reason: string): Holder {
-  return { name: '', scope: '', pid: 0, uid: -1, hostname: '', argv: [], cwd: '', acquiredAt: 0, heldForMs: 0, protocol: 0, verified: false, unverifiedReason: reason, backend: KIND };
+/** A holder known only to exist. @internal */
+export function silentHolder(reason: string, backend: string = KIND): Holder {
+  return { name: '', scope: '', pid: 0, uid: -1, hostname: '', argv: [], cwd: '', acquiredAt: 0, heldForMs: 0, protocol: 0, verified: false, unverifiedReason: reason, backend };
 }
 
 /** The Linux abstract-socket backend: the lock is a name in the kernel, freed the instant its holder dies. */

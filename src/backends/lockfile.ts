@@ -1,0 +1,222 @@
+import { chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, statSync, unlinkSync } from 'node:fs';
+import type net from 'node:net';
+import { readdir } from 'node:fs/promises';
+import type { Scope } from '../address.js';
+import { LockBusyError, OnlyoneError } from '../errors.js';
+import type { Holder } from '../holder/types.js';
+import type { NormalizedOptions } from '../options.js';
+import { readHolder, silentHolder } from './abstract.js';
+import { tryFlock } from './flock.js';
+import { LOCK_SUFFIX, defaultDir, lockfilePaths, prepareDir, unescapeName, type LockfilePaths } from './lockfile-paths.js';
+import { SocketLock, bindExclusive } from './socket-lock.js';
+import { waitForRelease, type WaitState } from './socket-wait.js';
+import type { AcquireRequest, Backend, BackendLock } from './types.js';
+
+const KIND = 'lockfile';
+/** Locks read at once by `list`; each costs a connection and a hello. */
+const LIST_CONCURRENCY = 64;
+/** Attempts at unlink + bind under the flock before giving up on a socket path someone keeps re-binding. */
+const BIND_ATTEMPTS = 3;
+
+function dirOf(options: NormalizedOptions): string {
+  return options.dir ?? defaultDir(options.scope);
+}
+
+/**
+ * Opens (creating if needed) the lock file. Read-only is enough for flock(2), so users of a system-scope
+ * directory can lock files created by others; O_NOFOLLOW refuses a symlink planted in its place.
+ * libuv opens every file close-on-exec, so spawned children never inherit the lock by accident.
+ */
+function openLockFile(lockPath: string, scope: Scope): number {
+  const mode = scope === 'system' ? 0o644 : 0o600;
+  let fd: number;
+  try {
+    fd = openSync(lockPath, constants.O_RDONLY | constants.O_CREAT | constants.O_NOFOLLOW, mode);
+  } catch (error) {
+    throw new OnlyoneError('ERR_BACKEND', `Cannot open lock file ${lockPath}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const info = fstatSync(fd);
+    // The umask may have narrowed the mode; others must be able to open a system lock file to wait on it.
+    if (info.uid === (process.geteuid?.() ?? 0) && (info.mode & 0o777) !== mode) fchmodSync(fd, mode);
+  } catch {
+    // Not ours to fix; flock still works on what we opened.
+  }
+  return fd;
+}
+
+/**
+ * Takes the flock on `NAME.lock` without blocking. Resolves with the locked descriptor, or undefined when
+ * another process holds it. Retries if the file was deleted and re-created while we locked it, since a
+ * lock on the orphaned inode would exclude nobody.
+ */
+async function takeFlock(paths: LockfilePaths, scope: Scope): Promise<number | undefined> {
+  for (;;) {
+    const fd = openLockFile(paths.lock, scope);
+    try {
+      if (!(await tryFlock(fd))) {
+        closeSync(fd);
+        return undefined;
+      }
+      const held = fstatSync(fd);
+      const current = statSync(paths.lock, { throwIfNoEntry: false });
+      if (current !== undefined && current.ino === held.ino && current.dev === held.dev) return fd;
+      closeSync(fd);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+}
+
+/** Under the flock: removes a stale `NAME.sock` (its holder died) and binds a fresh one. */
+async function bindSocket(paths: LockfilePaths, scope: Scope): Promise<net.Server> {
+  for (let attempt = 1; ; attempt++) {
+    const existing = lstatSync(paths.sock, { throwIfNoEntry: false });
+    if (existing !== undefined) {
+      if (!existing.isSocket()) {
+        throw new OnlyoneError('ERR_BACKEND', `${paths.sock} exists and is not a socket; refusing to delete it`);
+      }
+      try {
+        unlinkSync(paths.sock);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+          throw new OnlyoneError('ERR_BACKEND', `Cannot remove the stale socket ${paths.sock}: ${(error as Error).message}`, { cause: error });
+        }
+      }
+    }
+    const server = await bindExclusive(paths.sock);
+    if (server !== undefined) {
+      // Connecting to a socket file needs write permission: in system scope every user may wait and ask.
+      chmodSync(paths.sock, scope === 'system' ? 0o666 : 0o600);
+      return server;
+    }
+    // Only a process that ignores the flock can bind here between our unlink and bind.
+    if (attempt >= BIND_ATTEMPTS) throw new OnlyoneError('ERR_BACKEND', `${paths.sock} keeps being re-bound by a process that does not hold ${paths.lock}`);
+  }
+}
+
+/**
+ * A lockfile lock: the flock()ed descriptor of `NAME.lock` plus the holder socket bound at `NAME.sock`.
+ * Release closes the socket first (libuv unlinks the file while we still hold the flock, so we can never
+ * remove a successor's socket), then the lock descriptor.
+ */
+class LockfileLock implements BackendLock {
+  readonly address: string;
+  readonly fence: undefined = undefined;
+  readonly #socket: SocketLock;
+  #fd: number | undefined;
+
+  constructor(fd: number, server: net.Server, paths: LockfilePaths, name: string, options: NormalizedOptions) {
+    this.address = paths.lock;
+    this.#fd = fd;
+    this.#socket = new SocketLock({
+      server,
+      address: paths.sock,
+      name,
+      options,
+      backend: KIND,
+      afterClose: () => {
+        if (this.#fd !== undefined) closeSync(this.#fd);
+        this.#fd = undefined;
+      },
+    });
+  }
+
+  /** The lock file's descriptor: a child given it (as stdio[3]) keeps the flock after this process exits. */
+  get fd(): number | undefined {
+    return this.#fd;
+  }
+
+  get lost(): AbortSignal {
+    return this.#socket.lost;
+  }
+
+  setRef(keepAlive: boolean): void {
+    this.#socket.setRef(keepAlive);
+  }
+
+  release(): Promise<void> {
+    return this.#socket.release();
+  }
+}
+
+async function hold(fd: number, paths: LockfilePaths, name: string, options: NormalizedOptions): Promise<BackendLock> {
+  try {
+    return new LockfileLock(fd, await bindSocket(paths, options.scope), paths, name, options);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+/** Who holds `name`: the socket's hello, or a silent holder when only the flock says it is held. */
+async function holderOf(name: string, paths: LockfilePaths, options: NormalizedOptions, knownHeld: boolean): Promise<Holder | undefined> {
+  const holder = await readHolder(paths.sock, options.helloTimeoutMs, KIND);
+  if (holder !== undefined) return holder.pid === 0 ? { ...holder, name, scope: options.scope } : holder;
+  if (!knownHeld && !(await flockHeld(paths.lock))) return undefined;
+  return { ...silentHolder('the lock file is flock()ed by a process that serves no socket (flock(1), or a child that inherited the lock)', KIND), name, scope: options.scope };
+}
+
+/** Probes with a shared non-blocking flock, released at once, so a status never takes the lock itself. */
+async function flockHeld(lockPath: string): Promise<boolean> {
+  let fd: number;
+  try {
+    fd = openSync(lockPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return false;
+  }
+  try {
+    return !(await tryFlock(fd, true));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The portable backend (seed 002): `flock()` on `NAME.lock`, which is never unlinked, guards `NAME.sock`,
+ * which the holder unlinks and re-binds only while it holds the flock. Works wherever flock(2) does, across
+ * network namespaces that share the directory, and interoperates with `flock(1)` on the same lock file.
+ */
+export const lockfileBackend: Backend = {
+  kind: KIND,
+  capabilities: { verifiedIdentity: false, messaging: true, slots: false, fencing: false },
+
+  async acquire(request: AcquireRequest): Promise<BackendLock> {
+    const { name, options, signal } = request;
+    const paths = lockfilePaths(name, dirOf(options));
+    await prepareDir(paths.dir, options.scope);
+    const state: WaitState = { refusals: 0 };
+    for (;;) {
+      const fd = await takeFlock(paths, options.scope);
+      if (fd !== undefined) return hold(fd, paths, name, options);
+      if (!options.wait) throw new LockBusyError(name, request.describeHolder ? await holderOf(name, paths, options, true) : undefined);
+      // Connects to the holder and wakes when it closes; with no socket to connect to (a flock(1) holder,
+      // or a holder between flock and bind) it backs off up to pollIntervalMs instead of spinning.
+      await waitForRelease(paths.sock, options.pollIntervalMs, signal, state);
+    }
+  },
+
+  status(name: string, options: NormalizedOptions): Promise<Holder | undefined> {
+    return holderOf(name, lockfilePaths(name, dirOf(options)), options, false);
+  },
+
+  async list(options: NormalizedOptions): Promise<Holder[]> {
+    const dir = dirOf(options);
+    const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw new OnlyoneError('ERR_BACKEND', `Cannot list the lock directory ${dir}: ${error.message}`, { cause: error });
+    });
+    const names = entries.flatMap((entry) => (entry.endsWith(LOCK_SUFFIX) ? [unescapeName(entry.slice(0, -LOCK_SUFFIX.length))] : [])).filter((n): n is string => n !== undefined);
+    const holders: Holder[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let name = names[next++]; name !== undefined; name = names[next++]) {
+        const holder = await holderOf(name, lockfilePaths(name, dir), options, false).catch(() => undefined);
+        if (holder !== undefined) holders.push(holder);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, names.length) }, worker));
+    return holders.sort((a, b) => a.name.localeCompare(b.name));
+  },
+};
