@@ -116,6 +116,7 @@ export class UnsupportedError extends OnlyoneError {}
 
 function describeHolder(holder: Holder | undefined): string {
   if (holder === undefined) return '';
+  if (holder.pid === 0) return ` by a process that did not identify itself${holder.unverifiedReason === undefined ? '' : ` (${holder.unverifiedReason})`}`;
   const command = holder.argv.length > 0 ? `, '${holder.argv.join(' ')}'` : '';
   return ` by pid ${holder.pid}${command}`;
 }

@@ -53,6 +53,8 @@ export interface AcquireOptions extends StatusOptions {
   readonly maxConnections?: number;
   /** While waiting, re-check the lock at least this often, in ms, in case a wake-up was missed (default 1000). */
   readonly pollIntervalMs?: number;
+  /** How long a peer may take to finish a frame it has started, in ms, before the holder drops it (default 5000). */
+  readonly frameTimeoutMs?: number;
 }
 
 /** Options after defaults and validation. Frozen, null-prototype. @internal */
@@ -91,7 +93,7 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
   const normalized: NormalizedOptions = Object.assign(Object.create(null) as object, {
     scope: oneOf('scope', o.scope, ['user', 'system'] as const, 'user'),
     prefix: o.prefix === undefined ? DEFAULT_PREFIX : string('prefix', o.prefix),
-    backend: oneOf('backend', o.backend, BACKENDS, defaultBackend()),
+    backend: o.backend === undefined ? defaultBackend() : oneOf('backend', o.backend, BACKENDS, 'abstract'),
     dir: o.dir === undefined ? undefined : directory(o.dir),
     helloTimeoutMs: positive('helloTimeoutMs', o.helloTimeoutMs, 1000),
     wait: bool('wait', o.wait, false),
@@ -104,7 +106,7 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
     maxMessageBytes: positive('maxMessageBytes', o.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
     maxConnections: positive('maxConnections', o.maxConnections, 512),
     pollIntervalMs: positive('pollIntervalMs', o.pollIntervalMs, 1000),
-    frameTimeoutMs: 5000,
+    frameTimeoutMs: positive('frameTimeoutMs', o.frameTimeoutMs, 5000),
   } satisfies NormalizedOptions);
   return Object.freeze(normalized);
 }

@@ -1,7 +1,9 @@
 // Shared helpers for tests: random lock names and real holder processes.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
@@ -47,7 +49,8 @@ export function jsonLines(stream) {
  */
 export function startHolder(name, { options = {}, mode = 'hold', execPath = process.execPath, env } = {}) {
   const child = spawn(execPath, [fixture('holder.mjs'), name, JSON.stringify(options), mode], {
-    stdio: ['pipe', 'pipe', 'inherit'],
+    // A crash is expected to print its stack; keep it out of the test report.
+    stdio: ['pipe', 'pipe', mode === 'crash' ? 'ignore' : 'inherit'],
     ...(env ? { env: { ...process.env, ...env } } : {}),
   });
   const events = jsonLines(child.stdout);
@@ -68,3 +71,31 @@ export function fdCount(pid = process.pid) {
 }
 
 export const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Backends the shared core suite runs against. Each backend adds itself here. */
+export const BACKENDS = ['abstract', 'lockfile'];
+
+let lockfileDir;
+/** One private lock directory per test process (lock names are unique, so tests can share it). */
+function lockfileTestDir() {
+  if (lockfileDir === undefined) {
+    lockfileDir = mkdtempSync(join(tmpdir(), 'oo-core-'));
+    process.once('exit', () => rmSync(lockfileDir, { recursive: true, force: true }));
+  }
+  return lockfileDir;
+}
+
+/** Per-backend options every acquire/status call in the core suite passes. */
+export function backendOptions(kind) {
+  switch (kind) {
+    case 'abstract':
+      return {};
+    case 'lockfile':
+      return { backend: 'lockfile', dir: lockfileTestDir() };
+    default:
+      throw new Error(`no test options for backend ${kind}`);
+  }
+}
+
+/** Monotonic nanoseconds, comparable across processes on Linux (CLOCK_MONOTONIC). */
+export const now = () => process.hrtime.bigint();

@@ -4,7 +4,7 @@ import { LockBusyError } from '../errors.js';
 import { holderFromHello } from '../holder/hello.js';
 import type { Holder } from '../holder/types.js';
 import type { NormalizedOptions } from '../options.js';
-import { abstractListeners, addressCandidates } from '../proc/net-unix.js';
+import { abstractListeners, addressCandidates, isAbstractBound } from '../proc/net-unix.js';
 import { assertAbstractSupported } from '../runtime.js';
 import { SocketLock, bindExclusive } from './socket-lock.js';
 import { waitForRelease, type WaitState } from './socket-wait.js';
@@ -25,23 +25,25 @@ function addressOf(name: string, options: NormalizedOptions): string {
  * with pid 0 and uid -1, and `verified: false`.
  * @internal
  */
-export async function readHolder(address: string, helloTimeoutMs: number, backend: string = KIND): Promise<Holder | undefined> {
+export async function readHolder(address: string, helloTimeoutMs: number): Promise<Holder | undefined> {
   const outcome = await HolderConnection.open(address);
-  if (!outcome.ok) return outcome.code === 'EAGAIN' ? silentHolder('the holder is not accepting connections (backlog full)', backend) : undefined;
+  if (!outcome.ok) {
+    if (outcome.code === 'EAGAIN') return silentHolder('the holder is not accepting connections (backlog full)');
+    return (await isAbstractBound(address)) ? silentHolder('the name is bound by a socket that does not listen') : undefined;
+  }
   const { connection } = outcome;
   try {
     const hello = await connection.hello(helloTimeoutMs);
-    return holderFromHello(hello, backend) ?? silentHolder('the holder sent a malformed hello', backend);
+    return holderFromHello(hello, KIND) ?? silentHolder('the holder sent a malformed hello');
   } catch (error) {
-    return silentHolder(`the holder sent no hello: ${(error as Error).message}`, backend);
+    return silentHolder(`the holder sent no hello: ${(error as Error).message}`);
   } finally {
     connection.close();
   }
 }
 
-/** A holder known only to exist. @internal */
-export function silentHolder(reason: string, backend: string = KIND): Holder {
-  return { name: '', scope: '', pid: 0, uid: -1, hostname: '', argv: [], cwd: '', acquiredAt: 0, heldForMs: 0, protocol: 0, verified: false, unverifiedReason: reason, backend };
+function silentHolder(reason: string): Holder {
+  return { name: '', scope: '', pid: 0, uid: -1, hostname: '', argv: [], cwd: '', acquiredAt: 0, heldForMs: 0, protocol: 0, verified: false, unverifiedReason: reason, backend: KIND };
 }
 
 /** The Linux abstract-socket backend: the lock is a name in the kernel, freed the instant its holder dies. */

@@ -5,9 +5,9 @@ import type { Scope } from '../address.js';
 import { LockBusyError, OnlyoneError } from '../errors.js';
 import type { Holder } from '../holder/types.js';
 import type { NormalizedOptions } from '../options.js';
-import { readHolder, silentHolder } from './abstract.js';
 import { tryFlock } from './flock.js';
 import { LOCK_SUFFIX, defaultDir, lockfilePaths, prepareDir, unescapeName, type LockfilePaths } from './lockfile-paths.js';
+import { readSocketHolder, silentHolder } from './socket-holder.js';
 import { SocketLock, bindExclusive } from './socket-lock.js';
 import { waitForRelease, type WaitState } from './socket-wait.js';
 import type { AcquireRequest, Backend, BackendLock } from './types.js';
@@ -152,10 +152,10 @@ async function hold(fd: number, paths: LockfilePaths, name: string, options: Nor
 
 /** Who holds `name`: the socket's hello, or a silent holder when only the flock says it is held. */
 async function holderOf(name: string, paths: LockfilePaths, options: NormalizedOptions, knownHeld: boolean): Promise<Holder | undefined> {
-  const holder = await readHolder(paths.sock, options.helloTimeoutMs, KIND);
+  const holder = await readSocketHolder(paths.sock, options.helloTimeoutMs, KIND);
   if (holder !== undefined) return holder.pid === 0 ? { ...holder, name, scope: options.scope } : holder;
   if (!knownHeld && !(await flockHeld(paths.lock))) return undefined;
-  return { ...silentHolder('the lock file is flock()ed by a process that serves no socket (flock(1), or a child that inherited the lock)', KIND), name, scope: options.scope };
+  return silentHolder('the lock file is flock()ed by a process that serves no socket (flock(1), or a child that inherited the lock)', KIND, name, options.scope);
 }
 
 /** Probes with a shared non-blocking flock, released at once, so a status never takes the lock itself. */
