@@ -185,7 +185,7 @@ export const lockfileBackend: Backend = {
   async acquire(request: AcquireRequest): Promise<BackendLock> {
     const { name, options, signal } = request;
     const paths = lockfilePaths(name, dirOf(options));
-    await prepareDir(paths.dir, options.scope);
+    prepareDir(paths.dir, options.scope);
     const state: WaitState = { refusals: 0 };
     for (;;) {
       const fd = await takeFlock(paths, options.scope);
