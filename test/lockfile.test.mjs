@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +136,22 @@ test('a waiter wakes when a lockfile holder is SIGKILLed', async (t) => {
   const waiting = acquire(name, { backend: 'lockfile', dir, wait: true, timeoutMs: 30_000 });
   setTimeout(() => holder.child.kill('SIGKILL'), 100);
   const lock = await waiting;
+  await lock.release();
+});
+
+test('deleting NAME.lock under a live holder does not let a second holder in', async (t) => {
+  const dir = tempDir(t);
+  const name = lockName('unlinked');
+  const options = { backend: 'lockfile', dir };
+  const holder = startHolder(name, { options });
+  assert.equal((await holder.events.next()).event, 'acquired');
+  unlinkSync(join(dir, `${name}.lock`));
+  // A fresh NAME.lock can be flock()ed, but the holder's socket is live, so it must not be replaced.
+  assert.equal(await tryAcquire(name, options), undefined);
+  assert.equal((await status(name, options))?.pid, holder.pid);
+  holder.child.stdin.end();
+  assert.equal((await holder.events.next()).event, 'released');
+  const lock = await acquire(name, options);
   await lock.release();
 });
 

@@ -2,6 +2,7 @@ import { chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, open
 import type net from 'node:net';
 import { readdir } from 'node:fs/promises';
 import type { Scope } from '../address.js';
+import { HolderConnection } from '../client/holder-connection.js';
 import { LockBusyError, OnlyoneError } from '../errors.js';
 import type { Holder } from '../holder/types.js';
 import type { NormalizedOptions } from '../options.js';
@@ -69,14 +70,32 @@ async function takeFlock(paths: LockfilePaths, scope: Scope): Promise<number | u
   }
 }
 
-/** Under the flock: removes a stale `NAME.sock` (its holder died) and binds a fresh one. */
-async function bindSocket(paths: LockfilePaths, scope: Scope): Promise<net.Server> {
+/**
+ * True when something accepts connections on the socket file: a holder whose `NAME.lock` was deleted and
+ * re-created under it (by hand, or by a /tmp cleaner). Its socket must never be unlinked.
+ */
+async function socketIsLive(sockPath: string): Promise<boolean> {
+  const outcome = await HolderConnection.open(sockPath);
+  if (outcome.ok) {
+    outcome.connection.close();
+    return true;
+  }
+  return outcome.code === 'EAGAIN';
+}
+
+/**
+ * Under the flock: removes a stale `NAME.sock` (its holder died) and binds a fresh one. Resolves undefined,
+ * binding nothing, when the socket file is live: another holder still owns the lock through a lock file
+ * that was unlinked behind its back, and taking over would make two holders.
+ */
+async function bindSocket(paths: LockfilePaths, scope: Scope): Promise<net.Server | undefined> {
   for (let attempt = 1; ; attempt++) {
     const existing = lstatSync(paths.sock, { throwIfNoEntry: false });
     if (existing !== undefined) {
       if (!existing.isSocket()) {
         throw new OnlyoneError('ERR_BACKEND', `${paths.sock} exists and is not a socket; refusing to delete it`);
       }
+      if (await socketIsLive(paths.sock)) return undefined;
       try {
         unlinkSync(paths.sock);
       } catch (error) {
@@ -141,13 +160,17 @@ class LockfileLock implements BackendLock {
   }
 }
 
-async function hold(fd: number, paths: LockfilePaths, name: string, options: NormalizedOptions): Promise<BackendLock> {
+/** Binds the socket under the flock held on `fd`; undefined (fd closed) when a live socket is in the way. */
+async function hold(fd: number, paths: LockfilePaths, name: string, options: NormalizedOptions): Promise<BackendLock | undefined> {
   try {
-    return new LockfileLock(fd, await bindSocket(paths, options.scope), paths, name, options);
+    const server = await bindSocket(paths, options.scope);
+    if (server !== undefined) return new LockfileLock(fd, server, paths, name, options);
   } catch (error) {
     closeSync(fd);
     throw error;
   }
+  closeSync(fd);
+  return undefined;
 }
 
 /** Who holds `name`: the socket's hello, or a silent holder when only the flock says it is held. */
@@ -189,7 +212,8 @@ export const lockfileBackend: Backend = {
     const state: WaitState = { refusals: 0 };
     for (;;) {
       const fd = await takeFlock(paths, options.scope);
-      if (fd !== undefined) return hold(fd, paths, name, options);
+      const lock = fd === undefined ? undefined : await hold(fd, paths, name, options);
+      if (lock !== undefined) return lock;
       if (!options.wait) throw new LockBusyError(name, request.describeHolder ? await holderOf(name, paths, options, true) : undefined);
       // Connects to the holder and wakes when it closes; with no socket to connect to (a flock(1) holder,
       // or a holder between flock and bind) it backs off up to pollIntervalMs instead of spinning.
