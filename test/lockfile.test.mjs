@@ -14,6 +14,14 @@ import { lockName, startHolder, exitOf, fdCount, fixture, jsonLines, distEntry }
 const isRoot = process.getuid?.() === 0;
 const hasFlock = spawnSync('flock', ['--version']).status === 0;
 
+/** Kills `holder` when the test ends, however it ends, so a failed assertion cannot leave it running. */
+function track(t, holder) {
+  t.after(() => {
+    if (holder.child.exitCode === null && holder.child.signalCode === null) holder.child.kill('SIGKILL');
+  });
+  return holder;
+}
+
 /** A private lock directory for one test, removed afterwards. */
 function tempDir(t) {
   const dir = mkdtempSync(join(tmpdir(), 'oo-lf-'));
@@ -112,7 +120,7 @@ test('SIGKILL leaves a stale NAME.sock; the next acquirer replaces it safely', a
   const dir = tempDir(t);
   const name = lockName('stale');
   const options = { backend: 'lockfile', dir };
-  const holder = startHolder(name, { options });
+  const holder = track(t, startHolder(name, { options }));
   assert.equal((await holder.events.next()).event, 'acquired');
   assert.equal(await tryAcquire(name, options), undefined);
   holder.child.kill('SIGKILL');
@@ -131,7 +139,7 @@ test('SIGKILL leaves a stale NAME.sock; the next acquirer replaces it safely', a
 test('a waiter wakes when a lockfile holder is SIGKILLed', async (t) => {
   const dir = tempDir(t);
   const name = lockName('wake');
-  const holder = startHolder(name, { options: { backend: 'lockfile', dir } });
+  const holder = track(t, startHolder(name, { options: { backend: 'lockfile', dir } }));
   assert.equal((await holder.events.next()).event, 'acquired');
   const waiting = acquire(name, { backend: 'lockfile', dir, wait: true, timeoutMs: 30_000 });
   setTimeout(() => holder.child.kill('SIGKILL'), 100);
@@ -143,7 +151,7 @@ test('deleting NAME.lock under a live holder does not let a second holder in', a
   const dir = tempDir(t);
   const name = lockName('unlinked');
   const options = { backend: 'lockfile', dir };
-  const holder = startHolder(name, { options });
+  const holder = track(t, startHolder(name, { options }));
   assert.equal((await holder.events.next()).event, 'acquired');
   unlinkSync(join(dir, `${name}.lock`));
   // A fresh NAME.lock can be flock()ed, but the holder's socket is live, so it must not be replaced.
@@ -251,6 +259,7 @@ test('two network namespaces sharing a directory see the same lock', async (t) =
   const dir = tempDir(t);
   const name = lockName('netns');
   const child = spawn('unshare', ['-n', process.execPath, fixture('holder.mjs'), name, JSON.stringify({ backend: 'lockfile', dir })], { stdio: ['pipe', 'pipe', 'inherit'] });
+  track(t, { child });
   const events = jsonLines(child.stdout);
   try {
     assert.equal((await events.next()).event, 'acquired');
@@ -258,6 +267,7 @@ test('two network namespaces sharing a directory see the same lock', async (t) =
     assert.equal((await status(name, { backend: 'lockfile', dir }))?.name, name, 'and its holder answers across namespaces');
     // The abstract backend, by contrast, is per network namespace (documented in the README).
     const other = spawn('unshare', ['-n', process.execPath, fixture('holder.mjs'), `${name}-abs`, '{}'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    track(t, { child: other });
     const otherEvents = jsonLines(other.stdout);
     assert.equal((await otherEvents.next()).event, 'acquired');
     const abstractLock = await tryAcquire(`${name}-abs`);
@@ -290,7 +300,7 @@ test('the lock fd handed to a child keeps the flock after the parent exits', asy
 test('library children do not inherit the lock', async (t) => {
   const dir = tempDir(t);
   const name = lockName('cloexec');
-  const holder = startHolder(name, { options: { backend: 'lockfile', dir }, mode: 'spawn-child' });
+  const holder = track(t, startHolder(name, { options: { backend: 'lockfile', dir }, mode: 'spawn-child' }));
   assert.equal((await holder.events.next()).event, 'acquired');
   const { pid } = await holder.events.next();
   try {
