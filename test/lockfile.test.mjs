@@ -90,6 +90,33 @@ test('system scope: lock file 0644, socket 0666 so other users can wait on it', 
   }
 });
 
+test('system scope across users: another user waits on, sees and then takes a root-created lock', { skip: !isRoot && 'needs root to run a process as another user' }, async (t) => {
+  const base = tempDir(t);
+  chmodSync(base, 0o755);
+  const dir = join(base, 'system');
+  mkdirSync(dir);
+  chmodSync(dir, 0o1777);
+  const name = lockName('users');
+  const options = { backend: 'lockfile', dir, scope: 'system' };
+  const asNobody = (code) => {
+    const script = `import { acquire, tryAcquire, status } from ${JSON.stringify(distEntry)};
+      const options = ${JSON.stringify(options)}; const name = ${JSON.stringify(name)};
+      ${code}`;
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, cwd: '/', encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    return JSON.parse(result.stdout);
+  };
+  const holder = track(t, startHolder(name, { options }));
+  assert.equal((await holder.events.next()).event, 'acquired');
+  assert.deepEqual(asNobody('const l = await tryAcquire(name, options); console.log(JSON.stringify({ got: l !== undefined, pid: (await status(name, options))?.pid }));'), { got: false, pid: holder.pid });
+  holder.child.stdin.end();
+  assert.equal((await holder.events.next()).event, 'released');
+  const taken = asNobody('const l = await acquire(name, options); const uid = (await status(name, options))?.uid; await l.release(); console.log(JSON.stringify({ uid }));');
+  assert.deepEqual(taken, { uid: 65534 }, 'the other user locked the file root created');
+  const lock = await acquire(name, options);
+  await lock.release();
+});
+
 test('names are escaped into the directory: no "/" or ".." escapes, and list gives them back', async (t) => {
   const dir = tempDir(t);
   const names = ['../../etc/passwd', '.hidden', '..', 'a/b', 'späße ✓', '%41'];

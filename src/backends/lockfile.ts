@@ -20,26 +20,40 @@ function dirOf(options: NormalizedOptions): string {
 }
 
 /**
- * Opens (creating if needed) the lock file. Read-only is enough for flock(2), so users of a system-scope
- * directory can lock files created by others; O_NOFOLLOW refuses a symlink planted in its place.
- * libuv opens every file close-on-exec, so spawned children never inherit the lock by accident.
+ * Opens the lock file, creating it if it does not exist. Read-only is enough for flock(2), so users of a
+ * system-scope directory can lock files created by others. An existing file is opened without O_CREAT,
+ * because `fs.protected_regular` refuses O_CREAT on another user's file in a sticky directory.
+ * O_NOFOLLOW refuses a symlink planted in its place; libuv opens every file close-on-exec, so spawned
+ * children never inherit the lock by accident.
  */
 function openLockFile(lockPath: string, scope: Scope): number {
   const mode = scope === 'system' ? 0o644 : 0o600;
-  let fd: number;
-  try {
-    fd = openSync(lockPath, constants.O_RDONLY | constants.O_CREAT | constants.O_NOFOLLOW, mode);
-  } catch (error) {
-    throw new OnlyoneError('ERR_BACKEND', `Cannot open lock file ${lockPath}: ${(error as Error).message}`, { cause: error });
+  const flags = constants.O_RDONLY | constants.O_NOFOLLOW;
+  for (;;) {
+    try {
+      return openSync(lockPath, flags);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw cannotOpen(lockPath, error);
+    }
+    let fd: number;
+    try {
+      fd = openSync(lockPath, flags | constants.O_CREAT | constants.O_EXCL, mode);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw cannotOpen(lockPath, error);
+    }
+    try {
+      // The umask may have narrowed the mode; other users must be able to open a system lock file.
+      fchmodSync(fd, mode);
+    } catch {
+      // flock still works on it; only other users' waiting would suffer.
+    }
+    return fd;
   }
-  try {
-    const info = fstatSync(fd);
-    // The umask may have narrowed the mode; others must be able to open a system lock file to wait on it.
-    if (info.uid === (process.geteuid?.() ?? 0) && (info.mode & 0o777) !== mode) fchmodSync(fd, mode);
-  } catch {
-    // Not ours to fix; flock still works on what we opened.
-  }
-  return fd;
+}
+
+function cannotOpen(lockPath: string, error: unknown): OnlyoneError {
+  return new OnlyoneError('ERR_BACKEND', `Cannot open lock file ${lockPath}: ${(error as Error).message}`, { cause: error });
 }
 
 /**
