@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lchownSync, symlinkSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -276,6 +276,13 @@ test('a directory owned by another user is refused', { skip: !isRoot && 'needs r
   mkdirSync(foreign, { mode: 0o700 });
   chownSync(foreign, 65534, 65534);
   await assert.rejects(acquire(lockName('foreign'), { backend: 'lockfile', dir: foreign }), { code: 'ERR_INVALID_OPTION', message: /owned by uid 65534/ });
+  // A symlink another user planted, pointing at a directory we own, is refused too.
+  const mine = join(dir, 'mine');
+  mkdirSync(mine, { mode: 0o700 });
+  const planted = join(dir, 'planted');
+  symlinkSync(mine, planted);
+  lchownSync(planted, 65534, 65534);
+  await assert.rejects(acquire(lockName('planted'), { backend: 'lockfile', dir: planted }), { code: 'ERR_INVALID_OPTION', message: /symlink owned by uid 65534/ });
 });
 
 test('two network namespaces sharing a directory see the same lock', async (t) => {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, statSync, type Stats } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { checkText, type Scope } from '../address.js';
 import { InvalidLockNameError, InvalidOptionError } from '../errors.js';
@@ -108,6 +108,11 @@ export function prepareDir(dir: string, scope: Scope): void {
   }
   if (!info.isDirectory()) throw new InvalidOptionError(`The lock directory ${dir} is not a directory`);
   const uid = process.geteuid?.() ?? 0;
+  // A symlink planted by another user (say /tmp/onlyone-<uid> -> their choice) is refused like their directory.
+  const link = lstatSync(dir);
+  if (link.isSymbolicLink() && link.uid !== uid && link.uid !== 0) {
+    throw new InvalidOptionError(`The lock directory ${dir} is a symlink owned by uid ${link.uid}, not by this user (${uid}) or root`);
+  }
   if (info.uid !== uid && info.uid !== 0) {
     throw new InvalidOptionError(`The lock directory ${dir} is owned by uid ${info.uid}, not by this user (${uid}) or root: another user could swap its lock files`);
   }
