@@ -1,13 +1,18 @@
 // Lock names and addresses: validation, the 108-byte padded encoding, and what the kernel lists.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { test } from 'node:test';
 import { acquire, status, lockAddress, printableAddress, InvalidLockNameError, InvalidOptionError, SUN_PATH_BYTES } from '../dist/index.js';
 import { libuvAtLeast } from '../dist/runtime.js';
 import { lockName } from './helpers.mjs';
 
 const uid = process.getuid();
-const listed = () => readFileSync('/proc/net/unix', 'utf8').split('\n').filter((line) => line.includes('@onlyone/'));
+// Only sockets this process holds: other test files (and other users of the machine) bind onlyone names meanwhile.
+const ownSocketInodes = () => new Set(readdirSync('/proc/self/fd').map((fd) => { try { return /^socket:\[(\d+)\]$/u.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1]; } catch { return undefined; } }));
+const listed = () => {
+  const own = ownSocketInodes();
+  return readFileSync('/proc/net/unix', 'utf8').split('\n').filter((line) => line.includes('@onlyone/') && own.has(line.trim().split(/\s+/u)[6]));
+};
 
 test('the address is NUL + prefix + scope + "/" + name, NUL-padded to exactly 108 bytes', () => {
   const address = lockAddress('backup', 'user', 'onlyone/v1/', uid);
