@@ -254,6 +254,34 @@ test('flock(1) interop: a lock held by onlyone makes `flock -n` fail', { skip: !
   assert.equal(spawnSync('flock', ['-n', '-E', '75', join(dir, `${name}.lock`), 'true']).status, 0);
 });
 
+test('a Python holder following docs/protocol.md excludes onlyone, and its exit wakes a waiter', { skip: spawnSync('python3', ['-c', '0']).status !== 0 && 'python3 is not installed' }, async (t) => {
+  const dir = tempDir(t);
+  const name = lockName('py');
+  const script = `
+import fcntl, os, socket, sys
+d, e = sys.argv[1], sys.argv[2]
+fd = os.open(os.path.join(d, e + ".lock"), os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(os.path.join(d, e + ".sock"))
+s.listen(16)
+print("locked", flush=True)
+sys.stdin.read()
+`;
+  const child = spawn('python3', ['-c', script, dir, name], { stdio: ['pipe', 'pipe', 'inherit'] });
+  track(t, { child });
+  child.stdout.setEncoding('utf8');
+  assert.match((await once(child.stdout, 'data'))[0], /locked/);
+  const options = { backend: 'lockfile', dir, helloTimeoutMs: 200 };
+  assert.equal(await tryAcquire(name, options), undefined);
+  const holder = await status(name, options);
+  assert.equal(holder?.pid, 0, 'a holder that speaks no protocol is known only to exist');
+  const waiting = acquire(name, { ...options, wait: true, timeoutMs: 30_000 });
+  setTimeout(() => child.stdin.end(), 100);
+  const lock = await waiting;
+  await lock.release();
+});
+
 test('an unsafe directory is refused', async (t) => {
   const dir = tempDir(t);
   const open = join(dir, 'world-writable');
