@@ -385,7 +385,11 @@ test('acquire and release leak no descriptors', async (t) => {
   for (let i = 0; i < 30; i++) {
     const lock = await acquire(name, { backend: 'lockfile', dir });
     assert.equal(await tryAcquire(name, { backend: 'lockfile', dir }), undefined);
+    await assert.rejects(acquire(name, { backend: 'lockfile', dir }), LockBusyError);
+    assert.equal((await status(name, { backend: 'lockfile', dir }))?.pid, process.pid);
     await lock.release();
+    assert.equal(await status(name, { backend: 'lockfile', dir }), undefined);
+    await assert.rejects(acquire(name, { backend: 'lockfile', dir: join(dir, 'x'.repeat(120)) }), { code: 'ERR_INVALID_OPTION' });
   }
   assert.equal(fdCount(), before);
 });
