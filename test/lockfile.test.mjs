@@ -52,6 +52,7 @@ async function flockHolder(lockPath) {
   const [line] = await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(([code]) => { throw new Error(`flock exited with ${code}`); })]);
   assert.match(line, /locked/);
   return {
+    pid: child.pid,
     kill() {
       try { process.kill(-child.pid, 'SIGKILL'); } catch {}
     },
@@ -229,7 +230,9 @@ test('flock(1) interop: a lock file held by `flock -n` blocks onlyone', { skip: 
     assert.equal(await tryAcquire(name, options), undefined);
     const error = await acquire(name, options).catch((e) => e);
     assert.ok(error instanceof LockBusyError);
-    assert.equal(error.holder?.pid, 0, 'flock(1) serves no hello: the holder is known only to exist');
+    // flock(1) serves no hello; /proc/locks names it, and it still has the file open.
+    assert.equal(error.holder?.pid, flocker.pid);
+    assert.deepEqual(error.holder?.argv.slice(0, 2), ['flock', '-n']);
     assert.equal((await status(name, options))?.name, name);
     assert.deepEqual((await list(options)).map((h) => h.name), [name]);
     // A waiter has no socket to watch: it backs off, and gets the lock once flock(1) goes away.

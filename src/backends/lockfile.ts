@@ -1,9 +1,12 @@
 import { closeSync, constants, fchmodSync, fstatSync, openSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { Scope } from '../address.js';
 import { LockBusyError, OnlyoneError } from '../errors.js';
 import type { Holder } from '../holder/types.js';
 import type { NormalizedOptions } from '../options.js';
+import { flockOwner } from '../proc/locks.js';
+import { processInfo } from '../proc/process-info.js';
 import { tryFlock } from './flock.js';
 import { hold } from './lockfile-lock.js';
 import { LOCK_SUFFIX, defaultDir, lockfilePaths, prepareDir, unescapeName, type LockfilePaths } from './lockfile-paths.js';
@@ -80,12 +83,29 @@ async function takeFlock(paths: LockfilePaths, scope: Scope): Promise<number | u
   }
 }
 
-/** Who holds `name`: the socket's hello, or a silent holder when only the flock says it is held. */
+/**
+ * Who holds `name`: the socket's hello; else, when only the flock says it is held (flock(1), or a child that
+ * inherited the lock), the process /proc/locks names, if it still has the file open; else a silent holder.
+ */
 async function holderOf(name: string, paths: LockfilePaths, options: NormalizedOptions, knownHeld: boolean): Promise<Holder | undefined> {
   const holder = await readSocketHolder(paths.sock, options.helloTimeoutMs, KIND);
   if (holder !== undefined) return holder.pid === 0 ? { ...holder, name, scope: options.scope } : holder;
   if (!knownHeld && !(await flockHeld(paths.lock))) return undefined;
-  return silentHolder('the lock file is flock()ed by a process that serves no socket (flock(1), or a child that inherited the lock)', KIND, name, options.scope);
+  const file = statSync(paths.lock, { throwIfNoEntry: false });
+  const owner = file === undefined ? undefined : await flockOwner(file.dev, file.ino);
+  const info = owner === undefined ? undefined : await processInfo(owner);
+  const silent = silentHolder('the lock file is flock()ed by a process that serves no socket (flock(1), or a child that inherited the lock)', KIND, name, options.scope);
+  if (info === undefined) return silent;
+  return {
+    ...silent,
+    pid: info.pid,
+    uid: info.uid,
+    hostname: hostname(),
+    argv: info.argv,
+    cwd: info.cwd,
+    ...(info.startTime === undefined ? {} : { startTime: info.startTime }),
+    unverifiedReason: 'the holder serves no socket; its pid is the flock owner /proc/locks names, and it has the lock file open',
+  };
 }
 
 /** Probes with a shared non-blocking flock, released at once, so a status never takes the lock itself. */
