@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { chmodSync, chownSync, lchownSync, symlinkSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative as relativePath } from 'node:path';
 import { acquire, tryAcquire, status, list, LockBusyError } from '../dist/index.js';
 import { lockName, startHolder, exitOf, fdCount, fixture, jsonLines, distEntry } from './helpers.mjs';
 
@@ -21,6 +21,8 @@ function track(t, holder) {
   });
   return holder;
 }
+
+const relativeTo = (dir) => relativePath(process.cwd(), dir);
 
 /** A private lock directory for one test, removed afterwards. */
 function tempDir(t) {
@@ -402,18 +404,30 @@ test('default directory, ONLYONE_BACKEND, and a clear error without koffi', asyn
   const script = `
     import { tryAcquire } from ${JSON.stringify(distEntry)};
     const out = {};
-    try { const l = await tryAcquire('x'); out.backend = l.backend; out.address = l.address; await l.release(); } catch (e) { out.code = e.code; out.message = e.message; }
+    try { const l = await tryAcquire(process.env.LOCK_NAME); out.backend = l.backend; out.address = l.address; await l.release(); } catch (e) { out.code = e.code; out.message = e.message; }
     if (process.env.ALSO_ABSTRACT) { const l = await tryAcquire('y-' + process.pid, { backend: 'abstract' }); out.abstract = l.backend; await l.release(); }
     console.log(JSON.stringify(out));`;
   const run = (env, extra = []) => {
-    const result = spawnSync(process.execPath, [...extra, '--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [...extra, '--input-type=module', '-e', script], { env: { ...process.env, LOCK_NAME: name, ...env }, encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);
     return JSON.parse(result.stdout);
   };
+  const name = lockName('env');
   const viaEnv = run({ ONLYONE_BACKEND: 'lockfile', XDG_RUNTIME_DIR: runtime });
-  assert.deepEqual(viaEnv, { backend: 'lockfile', address: join(runtime, 'onlyone', 'x.lock') });
+  assert.deepEqual(viaEnv, { backend: 'lockfile', address: join(runtime, 'onlyone', `${name}.lock`) });
   assert.equal(statSync(join(runtime, 'onlyone')).mode & 0o777, 0o700);
   assert.equal(run({ ONLYONE_BACKEND: 'nope' }).code, 'ERR_INVALID_OPTION');
+  // Without XDG_RUNTIME_DIR: /tmp/onlyone-<uid>, private to this user.
+  const fallback = run({ ONLYONE_BACKEND: 'lockfile', XDG_RUNTIME_DIR: '' });
+  const fallbackDir = `/tmp/onlyone-${process.getuid()}`;
+  assert.deepEqual(fallback, { backend: 'lockfile', address: join(fallbackDir, `${name}.lock`) });
+  rmSync(join(fallbackDir, `${name}.lock`));
+  assert.equal(statSync(fallbackDir).mode & 0o777, 0o700);
+  assert.equal(statSync(fallbackDir).uid, process.getuid());
+  // A relative dir is resolved against the working directory.
+  const relative = await acquire(lockName('rel'), { backend: 'lockfile', dir: relativeTo(runtime) });
+  assert.ok(relative.address.startsWith(`${runtime}/`));
+  await relative.release();
   const noKoffi = run({ ONLYONE_BACKEND: 'lockfile', XDG_RUNTIME_DIR: runtime, ALSO_ABSTRACT: '1' }, ['--import', fixture('no-koffi.mjs')]);
   assert.equal(noKoffi.code, 'ERR_BACKEND');
   assert.match(noKoffi.message, /koffi/);
