@@ -1,7 +1,9 @@
-export { acquire, tryAcquire, withLock, status, list } from './api.js';
+export { acquire, tryAcquire, withLock, status, statusSlots, list } from './api.js';
+export { send, type SendOptions } from './client/send.js';
+export { stop, type StopOptions, type StopOutcome } from './replace/stop.js';
 export { Lock } from './lock.js';
 export { DEFAULT_PREFIX, SUN_PATH_BYTES, abstractAddress as lockAddress, printableAddress, type Scope } from './address.js';
-export type { AcquireOptions, StatusOptions, LockOptions, BackendName } from './options.js';
+export type { AcquireOptions, StatusOptions, LockOptions, BackendName, ReplaceOptions } from './options.js';
 export type { Holder } from './holder/types.js';
 export type { IncomingMessage, MessageHandler, PeerIdentity } from './holder/messages.js';
 export { PROTOCOL_VERSION } from './protocol/frames.js';
@@ -17,5 +19,10 @@ export {
   ProtocolError,
   RemoteError,
   UnsupportedError,
+  NotHeldError,
+  MessageTooLargeError,
+  InvalidMessageError,
+  SendTimeoutError,
+  type ForwardOptions,
   type OnlyoneErrorCode,
 } from './errors.js';

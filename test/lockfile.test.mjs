@@ -8,7 +8,7 @@ import { chmodSync, chownSync, lchownSync, symlinkSync, existsSync, lstatSync, m
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative as relativePath } from 'node:path';
-import { acquire, tryAcquire, status, list, LockBusyError } from '../dist/index.js';
+import { acquire, tryAcquire, status, statusSlots, list, send, LockBusyError } from '../dist/index.js';
 import { lockName, startHolder, exitOf, fdCount, fixture, jsonLines, distEntry } from './helpers.mjs';
 
 const isRoot = process.getuid?.() === 0;
@@ -118,6 +118,44 @@ test('system scope across users: another user waits on, sees and then takes a ro
   assert.deepEqual(taken, { uid: 65534 }, 'the other user locked the file root created');
   const lock = await acquire(name, options);
   await lock.release();
+});
+
+test('messages reach a lockfile holder through send() and LockBusyError#send', async (t) => {
+  const dir = tempDir(t);
+  const name = lockName('msg');
+  const options = { backend: 'lockfile', dir };
+  const lock = await acquire(name, { ...options, onMessage: ({ data }) => ({ echo: data }) });
+  try {
+    assert.deepEqual(await send(name, { n: 1 }, options), { echo: { n: 1 } });
+    const busy = await acquire(name, options).catch((error) => error);
+    assert.ok(busy instanceof LockBusyError);
+    assert.deepEqual(await busy.send('again'), { echo: 'again' });
+  } finally {
+    await lock.release();
+  }
+  await assert.rejects(send(name, 1, options), { code: 'ERR_NOT_HELD' });
+});
+
+test('slots: at most N holders, each on its own NAME#i files; a waiter gets the slot that frees', async (t) => {
+  const dir = tempDir(t);
+  const name = lockName('slots');
+  const options = { backend: 'lockfile', dir, slots: 3 };
+  const held = [await acquire(name, options), await acquire(name, options), await acquire(name, options)];
+  try {
+    assert.deepEqual(held.map((l) => l.slot).sort(), [0, 1, 2]);
+    assert.ok(existsSync(join(dir, `${name}%231.lock`)), 'slot 1 is NAME#1, escaped');
+    const busy = await acquire(name, options).catch((error) => error);
+    assert.ok(busy instanceof LockBusyError);
+    assert.deepEqual((await statusSlots(name, 3, { backend: 'lockfile', dir })).map((h) => h?.slot), [0, 1, 2]);
+    const waiting = acquire(name, { ...options, wait: true, timeoutMs: 30_000 });
+    await held[1].release();
+    const next = await waiting;
+    assert.equal(next.slot, 1);
+    held[1] = next;
+  } finally {
+    for (const lock of held) await lock.release();
+  }
+  await assert.rejects(acquire(name, { backend: 'lockfile', dir, replace: true }), { code: 'ERR_INVALID_OPTION', message: /replace/ });
 });
 
 test('names are escaped into the directory: no "/" or ".." escapes, and list gives them back', async (t) => {

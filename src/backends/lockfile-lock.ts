@@ -73,13 +73,17 @@ class LockfileLock implements BackendLock {
   readonly #socket: SocketLock;
   #fd: number | undefined;
 
-  constructor(fd: number, server: net.Server, paths: LockfilePaths, name: string, options: NormalizedOptions) {
+  readonly slot: number | undefined;
+
+  constructor(fd: number, server: net.Server, paths: LockfilePaths, name: string, options: NormalizedOptions, slot: number | undefined) {
     this.address = paths.lock;
+    this.slot = slot;
     this.#fd = fd;
     this.#socket = new SocketLock({
       server,
       address: paths.sock,
       name,
+      ...(slot === undefined ? {} : { slot }),
       options,
       backend: KIND,
       afterClose: () => {
@@ -112,11 +116,11 @@ class LockfileLock implements BackendLock {
  * closed) when a live socket is in the way.
  * @internal
  */
-export async function hold(fd: number, paths: LockfilePaths, name: string, options: NormalizedOptions): Promise<BackendLock | undefined> {
+export async function hold(fd: number, paths: LockfilePaths, name: string, options: NormalizedOptions, slot?: number): Promise<BackendLock | undefined> {
   let server: net.Server | undefined;
   try {
     server = await bindSocket(paths, options.scope);
-    if (server !== undefined) return new LockfileLock(fd, server, paths, name, options);
+    if (server !== undefined) return new LockfileLock(fd, server, paths, name, options, slot);
   } catch (error) {
     server?.close();
     closeSync(fd);

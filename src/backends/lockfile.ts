@@ -2,7 +2,7 @@ import { closeSync, constants, fchmodSync, fstatSync, openSync, statSync } from 
 import { readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Scope } from '../address.js';
-import { LockBusyError, OnlyoneError } from '../errors.js';
+import { InvalidOptionError, LockBusyError, OnlyoneError } from '../errors.js';
 import type { Holder } from '../holder/types.js';
 import type { NormalizedOptions } from '../options.js';
 import { flockOwner } from '../proc/locks.js';
@@ -11,14 +11,16 @@ import { tryFlock } from './flock.js';
 import { hold } from './lockfile-lock.js';
 import { LOCK_SUFFIX, defaultDir, lockfilePaths, prepareDir, unescapeName, type LockfilePaths } from './lockfile-paths.js';
 import { readSocketHolder, silentHolder } from './socket-holder.js';
-import { waitForRelease, type WaitState } from './socket-wait.js';
+import { slotName } from './socket-slots.js';
+import { waitForAnyRelease, waitForRelease, type WaitState } from './socket-wait.js';
 import type { AcquireRequest, Backend, BackendLock } from './types.js';
 
 const KIND = 'lockfile';
 /** Locks read at once by `list`; each costs a connection and a hello. */
 const LIST_CONCURRENCY = 64;
 
-function dirOf(options: NormalizedOptions): string {
+/** The lockfile directory the options name, or the scope's default. @internal */
+export function dirOf(options: NormalizedOptions): string {
   return options.dir ?? defaultDir(options.scope);
 }
 
@@ -130,21 +132,32 @@ async function flockHeld(lockPath: string): Promise<boolean> {
  */
 export const lockfileBackend: Backend = {
   kind: KIND,
-  capabilities: { verifiedIdentity: false, messaging: true, slots: false, fencing: false },
+  capabilities: { verifiedIdentity: false, messaging: true, slots: true, fencing: false },
 
   async acquire(request: AcquireRequest): Promise<BackendLock> {
     const { name, options, signal } = request;
-    const paths = lockfilePaths(name, dirOf(options));
-    prepareDir(paths.dir, options.scope);
+    if (options.replace !== undefined) throw new InvalidOptionError("The `replace` option is not supported by the lockfile backend yet; use the abstract backend");
+    const dir = dirOf(options);
+    // One lock, or slots NAME#0 ... NAME#<slots-1>; every path is checked before anything is locked.
+    const slots = options.slots === undefined ? [undefined] : Array.from({ length: options.slots }, (_, index) => index);
+    const all = slots.map((slot) => ({ slot, paths: lockfilePaths(slot === undefined ? name : slotName(name, slot), dir) }));
+    prepareDir(dir, options.scope);
     const state: WaitState = { refusals: 0 };
     for (;;) {
-      const fd = await takeFlock(paths, options.scope);
-      const lock = fd === undefined ? undefined : await hold(fd, paths, name, options);
-      if (lock !== undefined) return lock;
-      if (!options.wait) throw new LockBusyError(name, request.describeHolder ? await holderOf(name, paths, options, true) : undefined);
-      // Connects to the holder and wakes when it closes; with no socket to connect to (a flock(1) holder,
+      for (const { slot, paths } of all) {
+        const fd = await takeFlock(paths, options.scope);
+        const lock = fd === undefined ? undefined : await hold(fd, paths, name, options, slot);
+        if (lock !== undefined) return lock;
+      }
+      const first = all[0];
+      if (!options.wait || first === undefined) {
+        const holder = request.describeHolder && first !== undefined ? await holderOf(first.slot === undefined ? name : slotName(name, 0), first.paths, options, true) : undefined;
+        throw new LockBusyError(name, holder, options.slots === undefined ? undefined : { cause: new Error(`all ${options.slots} slots are held`) });
+      }
+      // Connects to the holders and wakes when one closes; with no socket to connect to (a flock(1) holder,
       // or a holder between flock and bind) it backs off up to pollIntervalMs instead of spinning.
-      await waitForRelease(paths.sock, options.pollIntervalMs, signal, state);
+      if (all.length === 1) await waitForRelease(first.paths.sock, options.pollIntervalMs, signal, state);
+      else await waitForAnyRelease(all.map(({ paths }) => paths.sock), options.pollIntervalMs, signal, state);
     }
   },
 
