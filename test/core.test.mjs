@@ -1,6 +1,7 @@
 // The core lock contract, against every backend in BACKENDS, with real processes.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { acquire, tryAcquire, withLock, status, list, LockBusyError, LockTimeoutError } from '../dist/index.js';
 import { BACKENDS, backendOptions, delay, exitOf, fixture, jsonLines, lockName, now, startHolder } from './helpers.mjs';
@@ -179,4 +180,8 @@ async function waitUntilConnected(name, pid, options) {
     await delay(10);
   }
   await delay(150);
+  // Under load the waiter process may not even have started yet: wait until the holder side shows a second
+  // socket with the name (the waiter's accepted connection) in /proc/net/unix, for abstract names and files alike.
+  const sockets = () => readFileSync('/proc/net/unix', 'utf8').split('\n').filter((line) => line.includes(`/${name}`)).length;
+  for (let i = 0; i < 600 && sockets() < 2; i++) await delay(50);
 }
