@@ -8,6 +8,9 @@ import { jsonLines, fixture } from './helpers.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
+// These tests are about the abstract backend's kernel-verified identity, whatever the default backend is.
+delete process.env.ONLYONE_BACKEND;
+
 export const TEST_USER = 'onlyone-other';
 export const isRoot = process.getuid() === 0;
 
