@@ -1,11 +1,11 @@
 // The core lock contract, against every backend in BACKENDS, with real processes.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { acquire, tryAcquire, withLock, status, list, LockBusyError, LockTimeoutError } from '../dist/index.js';
 import { BACKENDS, backendOptions, delay, exitOf, fixture, jsonLines, lockName, now, startHolder } from './helpers.mjs';
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const alive = (pid) => {
   try {
     process.kill(pid, 0);
@@ -47,15 +47,15 @@ for (const kind of BACKENDS) {
       assert.equal(await status(name, opts()), undefined);
     });
 
-    test('a waiter takes over within 100 ms of the holder being SIGKILLed (median of 5)', async () => {
+    test('a waiter takes over within 100 ms of the holder being SIGKILLed', async () => {
       const takeovers = [];
-      for (let round = 0; round < 5; round++) {
+      for (let round = 0; round < 7; round++) {
         const name = lockName('kill');
         const holder = startHolder(name, { options: opts() });
         assert.equal((await holder.events.next()).event, 'acquired');
         const waiter = startHolder(name, { options: opts(), mode: 'wait' });
         // Give the waiter time to start and connect; the lock is held, so it cannot have acquired.
-        await waitUntilConnected(name, holder.pid);
+        await waitUntilConnected(name, holder.pid, opts());
         const killedAt = now();
         holder.child.kill('SIGKILL');
         const got = await waiter.events.next();
@@ -64,7 +64,10 @@ for (const kind of BACKENDS) {
         waiter.child.stdin.end();
         await exitOf(waiter.child);
       }
-      assert.ok(median(takeovers) < 100, `takeover medians ${takeovers.map((t) => t.toFixed(1)).join(', ')} ms`);
+      // Most rounds must be fast; a round or two may lose the CPU to parallel test files on a 2-core machine.
+      // (The 1 s safety poll would put every round near 500 ms, so this still fails if wake-ups break.)
+      const fast = takeovers.filter((t) => t < 100).length;
+      assert.ok(fast >= 4, `takeovers ${takeovers.map((t) => t.toFixed(1)).join(', ')} ms: ${fast} of 7 under 100 ms`);
     });
 
     test('a holder that dies from an uncaught exception frees the lock', async () => {
@@ -173,10 +176,14 @@ for (const kind of BACKENDS) {
 }
 
 /** Resolves once a contender can see `pid` holding `name` and a waiter had a moment to connect. */
-async function waitUntilConnected(name, pid) {
+async function waitUntilConnected(name, pid, options) {
   for (let i = 0; i < 100; i++) {
-    if ((await status(name).catch(() => undefined))?.pid === pid) break;
+    if ((await status(name, options).catch(() => undefined))?.pid === pid) break;
     await delay(10);
   }
   await delay(150);
+  // Under load the waiter process may not even have started yet: wait until the holder side shows a second
+  // socket with the name (the waiter's accepted connection) in /proc/net/unix, for abstract names and files alike.
+  const sockets = () => readFileSync('/proc/net/unix', 'utf8').split('\n').filter((line) => line.includes(`/${name}`)).length;
+  for (let i = 0; i < 600 && sockets() < 2; i++) await delay(50);
 }

@@ -18,7 +18,14 @@ export interface WaitState {
  * Rejects with `signal.reason` when the signal aborts.
  * @internal
  */
-export async function waitForRelease(address: string, pollIntervalMs: number, signal: AbortSignal | undefined, state: WaitState): Promise<void> {
+export async function waitForRelease(
+  address: string,
+  pollIntervalMs: number,
+  signal: AbortSignal | undefined,
+  state: WaitState,
+  /** Runs once connected, alongside the wait (e.g. the squatting check); if it rejects, so does the wait. */
+  inspect?: (connection: HolderConnection) => Promise<void>,
+): Promise<void> {
   signal?.throwIfAborted();
   const outcome = await HolderConnection.open(address);
   if (!outcome.ok) {
@@ -33,14 +40,19 @@ export async function waitForRelease(address: string, pollIntervalMs: number, si
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   try {
+    // The inspection runs while we already wait: a close still wakes us at once, and only its failure ends the wait.
+    const inspection = inspect?.(connection);
     // Plain timers and listeners rather than an abortable sleep: this is the path between the holder's death
     // and our bind, and creating an AbortError costs about a millisecond in a cold process.
-    const closedBy = await new Promise<'closed' | 'poll' | 'aborted'>((resolve) => {
+    const closedBy = await new Promise<'closed' | 'poll' | 'aborted'>((resolve, reject) => {
       timer = setTimeout(() => resolve('poll'), pollIntervalMs);
       onAbort = (): void => resolve('aborted');
       signal?.addEventListener('abort', onAbort, { once: true });
       void connection.closed.then(() => resolve('closed'));
+      inspection?.catch(reject);
     });
+    // The safety poll fired first: the holder is still there, so the inspection's verdict still matters.
+    if (closedBy !== 'closed') await inspection;
     if (closedBy === 'closed') {
       const failure = await connection.hello(1).then(
         () => undefined,
