@@ -2,6 +2,7 @@ export { acquire, tryAcquire, withLock, status, list } from './api.js';
 export { Lock } from './lock.js';
 export { DEFAULT_PREFIX, SUN_PATH_BYTES, abstractAddress as lockAddress, printableAddress, type Scope } from './address.js';
 export type { AcquireOptions, StatusOptions, LockOptions, BackendName } from './options.js';
+export type { PostgresOptions } from './backends/postgres-options.js';
 export type { Holder } from './holder/types.js';
 export type { IncomingMessage, MessageHandler, PeerIdentity } from './holder/messages.js';
 export { PROTOCOL_VERSION } from './protocol/frames.js';
@@ -17,5 +18,6 @@ export {
   ProtocolError,
   RemoteError,
   UnsupportedError,
+  BackendError,
   type OnlyoneErrorCode,
 } from './errors.js';

@@ -2,12 +2,13 @@ import { DEFAULT_PREFIX, type Scope } from './address.js';
 import { InvalidOptionError } from './errors.js';
 import type { MessageHandler } from './holder/messages.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/frames.js';
+import { normalizePostgresOptions, type NormalizedPostgresOptions, type PostgresOptions } from './backends/postgres-options.js';
 
-/** Where locks live. `abstract` (Linux) is the default. */
-export type BackendName = 'abstract';
+/** Where locks live. `abstract` (Linux) is the default; `postgres` spans machines. */
+export type BackendName = 'abstract' | 'postgres';
 
 /** Options that say which lock a name refers to. */
-export interface LockOptions {
+export interface LockOptions extends PostgresOptions {
   /** `user` (default): one lock per user. `system`: one lock for every user of this network namespace. */
   readonly scope?: Scope;
   /** Address prefix, `onlyone/v1/` by default. Snap confinement needs `snap.<instance>.`. */
@@ -47,7 +48,7 @@ export interface AcquireOptions extends StatusOptions {
 }
 
 /** Options after defaults and validation. Frozen, null-prototype. @internal */
-export interface NormalizedOptions {
+export interface NormalizedOptions extends NormalizedPostgresOptions {
   readonly scope: Scope;
   readonly prefix: string;
   readonly backend: BackendName;
@@ -65,7 +66,7 @@ export interface NormalizedOptions {
   readonly frameTimeoutMs: number;
 }
 
-const BACKENDS: readonly BackendName[] = ['abstract'];
+const BACKENDS: readonly BackendName[] = ['abstract', 'postgres'];
 
 /**
  * Fills in defaults and validates every option, naming the option in any error.
@@ -93,6 +94,7 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
     maxConnections: positive('maxConnections', o.maxConnections, 512),
     pollIntervalMs: positive('pollIntervalMs', o.pollIntervalMs, 1000),
     frameTimeoutMs: 5000,
+    ...normalizePostgresOptions(o),
   } satisfies NormalizedOptions);
   return Object.freeze(normalized);
 }
