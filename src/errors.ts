@@ -123,6 +123,7 @@ export class UnsupportedError extends OnlyoneError {}
 
 function describeHolder(holder: Holder | undefined): string {
   if (holder === undefined) return '';
+  if (holder.pid === 0) return ` by a process that did not identify itself${holder.unverifiedReason === undefined ? '' : ` (${holder.unverifiedReason})`}`;
   const command = holder.argv.length > 0 ? `, '${holder.argv.join(' ')}'` : '';
   const host = holder.hostname === '' ? '' : ` on ${holder.hostname}`;
   return ` by pid ${holder.pid}${host}${command}`;

@@ -45,6 +45,8 @@ export interface AcquireOptions extends StatusOptions {
   readonly maxConnections?: number;
   /** While waiting, re-check the lock at least this often, in ms, in case a wake-up was missed (default 1000). */
   readonly pollIntervalMs?: number;
+  /** How long a peer may take to finish a frame it has started, in ms, before the holder drops it (default 5000). */
+  readonly frameTimeoutMs?: number;
 }
 
 /** Options after defaults and validation. Frozen, null-prototype. @internal */
@@ -93,7 +95,7 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
     maxMessageBytes: positive('maxMessageBytes', o.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
     maxConnections: positive('maxConnections', o.maxConnections, 512),
     pollIntervalMs: positive('pollIntervalMs', o.pollIntervalMs, 1000),
-    frameTimeoutMs: 5000,
+    frameTimeoutMs: positive('frameTimeoutMs', o.frameTimeoutMs, 5000),
     ...normalizePostgresOptions(o),
   } satisfies NormalizedOptions);
   return Object.freeze(normalized);

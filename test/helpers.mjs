@@ -47,7 +47,8 @@ export function jsonLines(stream) {
  */
 export function startHolder(name, { options = {}, mode = 'hold', execPath = process.execPath, env } = {}) {
   const child = spawn(execPath, [fixture('holder.mjs'), name, JSON.stringify(options), mode], {
-    stdio: ['pipe', 'pipe', 'inherit'],
+    // A crash is expected to print its stack; keep it out of the test report.
+    stdio: ['pipe', 'pipe', mode === 'crash' ? 'ignore' : 'inherit'],
     ...(env ? { env: { ...process.env, ...env } } : {}),
   });
   const events = jsonLines(child.stdout);
@@ -68,3 +69,19 @@ export function fdCount(pid = process.pid) {
 }
 
 export const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Backends the shared core suite runs against. Each backend adds itself here. */
+export const BACKENDS = ['abstract'];
+
+/** Per-backend options every acquire/status call in the core suite passes. */
+export function backendOptions(kind) {
+  switch (kind) {
+    case 'abstract':
+      return {};
+    default:
+      throw new Error(`no test options for backend ${kind}`);
+  }
+}
+
+/** Monotonic nanoseconds, comparable across processes on Linux (CLOCK_MONOTONIC). */
+export const now = () => process.hrtime.bigint();

@@ -4,7 +4,7 @@ import { LockBusyError } from '../errors.js';
 import { holderFromHello } from '../holder/hello.js';
 import type { Holder } from '../holder/types.js';
 import type { NormalizedOptions } from '../options.js';
-import { abstractListeners, addressCandidates } from '../proc/net-unix.js';
+import { abstractListeners, addressCandidates, isAbstractBound } from '../proc/net-unix.js';
 import { assertAbstractSupported } from '../runtime.js';
 import { SocketLock, bindExclusive } from './socket-lock.js';
 import { waitForRelease, type WaitState } from './socket-wait.js';
@@ -27,7 +27,10 @@ function addressOf(name: string, options: NormalizedOptions): string {
  */
 export async function readHolder(address: string, helloTimeoutMs: number): Promise<Holder | undefined> {
   const outcome = await HolderConnection.open(address);
-  if (!outcome.ok) return outcome.code === 'EAGAIN' ? silentHolder('the holder is not accepting connections (backlog full)') : undefined;
+  if (!outcome.ok) {
+    if (outcome.code === 'EAGAIN') return silentHolder('the holder is not accepting connections (backlog full)');
+    return (await isAbstractBound(address)) ? silentHolder('the name is bound by a socket that does not listen') : undefined;
+  }
   const { connection } = outcome;
   try {
     const hello = await connection.hello(helloTimeoutMs);

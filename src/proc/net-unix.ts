@@ -49,3 +49,14 @@ export function addressCandidates(path: string): string[] {
   }
   return candidates;
 }
+
+/**
+ * True when some socket, listening or not, is bound at the abstract `address`. Connecting cannot tell a
+ * free name from one bound by a socket that never listens: both refuse.
+ * @internal
+ */
+export async function isAbstractBound(address: string): Promise<boolean> {
+  const printed = `@${address.slice(1).replaceAll('\0', '@')}`;
+  const text = await readFile('/proc/net/unix', 'utf8').catch(() => '');
+  return text.split('\n').some((line) => line.endsWith(` ${printed}`));
+}
