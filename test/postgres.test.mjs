@@ -116,10 +116,12 @@ describe('postgres backend', { skip: unavailable }, () => {
     await nextOf(waiter.events, 'released');
   });
 
-  test('SIGSTOP of the holder: the lock is lost within idle_session_timeout, and on SIGCONT the holder stops before doing more work', async (t) => {
+  for (const how of ['startup options', 'SET after connecting']) test(`SIGSTOP of the holder: the lock is lost within idle_session_timeout, and on SIGCONT the holder stops before doing more work (${how})`, async (t) => {
     const name = lockName('stop');
     const idleSessionTimeoutMs = 2000;
-    const holder = pgHolder(t, name, opts({ idleSessionTimeoutMs, heartbeatMs: 250 }), 'work');
+    // A URL that sets its own startup `options` makes the backend configure the session with SET instead.
+    const url = how === 'startup options' ? server.url : `${server.url}?options=${encodeURIComponent('-c search_path=public')}`;
+    const holder = pgHolder(t, name, opts({ url, idleSessionTimeoutMs, heartbeatMs: 250 }), 'work');
     await nextOf(holder.events, 'acquired');
     await nextOf(holder.events, 'work');
     const waiter = pgHolder(t, name, opts(), 'wait');

@@ -64,10 +64,12 @@ export async function openSession(options: NormalizedOptions, signal: AbortSigna
     keepAliveInitialDelayMillis: options.idleSessionTimeoutMs,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   };
-  try {
-    return await connect(new Client(startup === undefined ? config : { ...config, options: startup }), signal);
-  } catch (error) {
-    if (startup === undefined || signal?.aborted === true || !rejectedStartupOption(error)) throw wrap(error, signal);
+  if (startup !== undefined) {
+    try {
+      return await connect(new Client({ ...config, options: startup }), signal);
+    } catch (error) {
+      if (signal?.aborted === true || !rejectedStartupOption(error)) throw wrap(error, signal);
+    }
   }
   let client: PgClient;
   try {
