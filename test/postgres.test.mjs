@@ -51,7 +51,7 @@ async function locksOn(key) {
 
 const keyOf = (lock) => lock.address.slice('pg-advisory:'.length);
 
-describe('postgres backend', { skip: unavailable }, () => {
+describe('postgres backend', { skip: unavailable, timeout: 180_000 }, () => {
   before(async () => {
     server = await startPostgres();
   });
@@ -144,6 +144,27 @@ describe('postgres backend', { skip: unavailable }, () => {
     assert.equal((await exitOf(holder.child)).code, 4);
     waiter.child.stdin.end();
     await nextOf(waiter.events, 'released');
+  });
+
+  test('a server that stops answering (its backend is SIGSTOPped): missed heartbeats lose the lock, and release() does not hang', async (t) => {
+    const idleSessionTimeoutMs = 1000;
+    const lock = await acquire(lockName('hung'), opts({ idleSessionTimeoutMs, heartbeatMs: 200, ref: true }));
+    const [{ pid: backendPid }] = await locksOn(keyOf(lock));
+    process.kill(backendPid, 'SIGSTOP');
+    t.after(() => process.kill(backendPid, 'SIGCONT'));
+    const stoppedAt = Date.now();
+    const reason = await new Promise((resolve) => lock.signal.addEventListener('abort', () => resolve(lock.signal.reason), { once: true }));
+    assert.equal(reason.code, 'ERR_LOCK_LOST');
+    assert.match(reason.message, /no heartbeat was answered/u);
+    assert.ok(Date.now() - stoppedAt < idleSessionTimeoutMs + 2000, `lost after ${Date.now() - stoppedAt} ms`);
+    await lock.release();
+    // A second lock on a hung backend: release() gives up on the unlock and closes the connection.
+    const other = await acquire(lockName('hung2'), opts({ idleSessionTimeoutMs, heartbeatMs: 200, ref: true }));
+    const [{ pid: otherPid }] = await locksOn(keyOf(other));
+    process.kill(otherPid, 'SIGSTOP');
+    t.after(() => process.kill(otherPid, 'SIGCONT'));
+    await other.release();
+    assert.equal(other.held, false);
   });
 
   test('fencing tokens strictly increase across holders, in one process and across processes', async (t) => {

@@ -36,6 +36,8 @@ export class PostgresLock implements BackendLock {
   readonly #init: PostgresLockInit;
   readonly #margin: number;
   #deadline: number;
+  /** The same deadline on the wall clock, which (unlike the monotonic one) also runs while the machine is suspended. */
+  #wallDeadline: number;
   #nextBeatAt: number;
   #beatInFlight = false;
   #timer: NodeJS.Timeout | undefined;
@@ -51,6 +53,7 @@ export class PostgresLock implements BackendLock {
     this.#ref = init.ref;
     this.#margin = Math.min(1000, Math.ceil(init.idleSessionTimeoutMs / 10));
     this.#deadline = init.sentAt + init.idleSessionTimeoutMs - this.#margin;
+    this.#wallDeadline = Date.now() - (performance.now() - init.sentAt) + init.idleSessionTimeoutMs - this.#margin;
     this.#nextBeatAt = init.sentAt + init.heartbeatMs;
     init.client.on('error', (error) => this.#lose(`the connection to PostgreSQL failed: ${error.message}`, error));
     init.client.on('end', () => this.#lose('the connection to PostgreSQL closed'));
@@ -89,7 +92,14 @@ export class PostgresLock implements BackendLock {
     client.ref();
     try {
       // Unlocking explicitly (rather than only closing) makes release() resolve once waiters can take the lock.
-      if (!wasLost) await client.query(unlockSql(table), [String(key)]);
+      if (!wasLost) {
+        // A server that stopped answering must not hang release(): give up waiting, and closing frees the lock.
+        let timer: NodeJS.Timeout | undefined;
+        const unlocked = client.query(unlockSql(table), [String(key)]);
+        unlocked.catch(() => {});
+        await Promise.race([unlocked, new Promise((resolve) => (timer = setTimeout(resolve, Math.min(5000, this.#init.idleSessionTimeoutMs))))]);
+        clearTimeout(timer);
+      }
     } catch {
       // The connection is closing anyway, and closing it frees the lock.
     } finally {
@@ -98,9 +108,9 @@ export class PostgresLock implements BackendLock {
   }
 
   #checkLease(): boolean {
-    const now = performance.now();
-    if (now < this.#deadline) return true;
-    const silentFor = Math.round(now - (this.#deadline + this.#margin - this.#init.idleSessionTimeoutMs));
+    const late = Math.max(performance.now() - this.#deadline, Date.now() - this.#wallDeadline);
+    if (late < 0) return true;
+    const silentFor = Math.round(late + this.#init.idleSessionTimeoutMs - this.#margin);
     this.#lose(`no heartbeat was answered for ${silentFor} ms (the process was stopped or the server is unreachable), so the server may have ended the session after idle_session_timeout (${this.#init.idleSessionTimeoutMs} ms)`);
     return false;
   }
@@ -121,6 +131,7 @@ export class PostgresLock implements BackendLock {
 
   #beat(): void {
     const sentAt = performance.now();
+    const sentAtWall = Date.now();
     this.#beatInFlight = true;
     this.#nextBeatAt = sentAt + this.#init.heartbeatMs;
     this.#init.client.query('SELECT 1').then(
@@ -128,6 +139,7 @@ export class PostgresLock implements BackendLock {
         this.#beatInFlight = false;
         if (this.#released || this.#controller.signal.aborted || !this.#checkLease()) return;
         this.#deadline = Math.max(this.#deadline, sentAt + this.#init.idleSessionTimeoutMs - this.#margin);
+        this.#wallDeadline = Math.max(this.#wallDeadline, sentAtWall + this.#init.idleSessionTimeoutMs - this.#margin);
         this.#schedule();
       },
       (error: unknown) => this.#lose(`the heartbeat failed: ${(error as Error).message}`, error),
