@@ -116,6 +116,23 @@ describe('postgres backend', { skip: unavailable, timeout: 180_000 }, () => {
     await nextOf(waiter.events, 'released');
   });
 
+  test('the row of a SIGKILLed holder stays in onlyone_holders but is never reported', async (t) => {
+    const name = lockName('stale');
+    const holder = pgHolder(t, name, opts());
+    const held = await nextOf(holder.events, 'acquired');
+    holder.child.kill('SIGKILL');
+    await exitOf(holder.child);
+    const key = held.address.slice('pg-advisory:'.length);
+    for (let i = 0; i < 400 && (await locksOn(key)).length > 0; i++) await delay(25);
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    const { rows } = await admin.query('SELECT pid FROM onlyone_holders WHERE key = $1', [key]);
+    await admin.end();
+    assert.deepEqual(rows, [{ pid: holder.pid }]);
+    assert.equal(await status(name, opts()), undefined);
+    assert.ok(!(await list(opts())).some((h) => h.name === name));
+  });
+
   for (const how of ['startup options', 'SET after connecting']) test(`SIGSTOP of the holder: the lock is lost within idle_session_timeout, and on SIGCONT the holder stops before doing more work (${how})`, async (t) => {
     const name = lockName('stop');
     const idleSessionTimeoutMs = 2000;
