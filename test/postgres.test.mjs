@@ -110,6 +110,7 @@ describe('postgres backend', { skip: unavailable, timeout: 180_000 }, () => {
     holder.child.kill('SIGKILL');
     const got = await nextOf(waiter.events, 'acquired');
     const tookMs = got.at - killedAt;
+    t.diagnostic(`takeover ${tookMs} ms after SIGKILL`);
     assert.ok(tookMs < 200, `took ${tookMs} ms`);
     assert.ok(BigInt(got.fence) > BigInt(held.fence));
     waiter.child.stdin.end();
@@ -147,6 +148,7 @@ describe('postgres backend', { skip: unavailable, timeout: 180_000 }, () => {
     holder.child.kill('SIGSTOP');
     const got = await nextOf(waiter.events, 'acquired');
     const tookMs = got.at - stoppedAt;
+    t.diagnostic(`takeover ${tookMs} ms after SIGSTOP (idle_session_timeout ${idleSessionTimeoutMs} ms)`);
     assert.ok(tookMs < idleSessionTimeoutMs + 3000, `took ${tookMs} ms`);
     holder.child.kill('SIGCONT');
     let lost;
