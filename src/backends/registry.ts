@@ -1,6 +1,6 @@
 import type { NormalizedOptions } from '../options.js';
 import { abstractBackend } from './abstract.js';
-import { postgresBackend } from './postgres.js';
+import { lazyPostgresBackend } from './postgres-lazy.js';
 import type { Backend } from './types.js';
 
 /** The backend the options name. @internal */
@@ -9,6 +9,6 @@ export function backendFor(options: NormalizedOptions): Backend {
     case 'abstract':
       return abstractBackend;
     case 'postgres':
-      return postgresBackend;
+      return lazyPostgresBackend;
   }
 }
