@@ -23,10 +23,13 @@ const BLOCK = 'SELECT true AS ok FROM pg_advisory_lock($1::bigint)';
 /**
  * Takes the lock and, only if that succeeded, a fencing token, in one statement: the subquery runs first, so the
  * transaction id is assigned after the lock is held and no id is spent on a busy lock. $1 is the key.
+ * `durable` also writes a transactional WAL message: a transaction that wrote nothing commits without flushing, and
+ * after a crash its id would be handed out again (measured: 5 of 5 crash restarts repeated the token without it).
  * @internal
  */
-export function lockSql(blocking: boolean): string {
-  return `SELECT ok, CASE WHEN ok THEN pg_current_xact_id()::text END AS fence FROM (${blocking ? BLOCK : TRY} OFFSET 0) l`;
+export function lockSql(blocking: boolean, durable: boolean): string {
+  const flush = durable ? ", CASE WHEN ok THEN pg_logical_emit_message(true, 'onlyone', 'fence') END AS lsn" : '';
+  return `SELECT ok, CASE WHEN ok THEN pg_current_xact_id()::text END AS fence${flush} FROM (${blocking ? BLOCK : TRY} OFFSET 0) l`;
 }
 
 /**

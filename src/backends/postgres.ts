@@ -14,8 +14,13 @@ import { HOLDERS_TABLE_SQL, LIST_SQL, lockAndDescribeSql, lockSql } from './post
 import type { AcquireRequest, Backend, BackendLock } from './types.js';
 
 const KIND = 'postgres';
-/** Per server: whether onlyone_holders can be written. Learnt on the first acquisition, then kept. */
-const tableUsable = new Map<string, boolean>();
+/**
+ * How the lock statement makes its fence durable and describes the holder, per server, learnt on first use:
+ * `table` writes the holder row; `message` (the role may not write the table) writes a WAL message instead;
+ * `plain` (not even that is allowed) writes nothing, and a crash may repeat the last tokens.
+ */
+type Mode = 'table' | 'message' | 'plain';
+const modes = new Map<string, Mode>();
 
 interface Attempt {
   readonly ok: boolean;
@@ -41,27 +46,40 @@ async function createTable(client: PgClient): Promise<boolean> {
   }
 }
 
+/** Whether holders are described in onlyone_holders on this server (assumed until learnt otherwise). */
+function hasTable(options: NormalizedOptions): boolean {
+  return (modes.get(serverKey(options)) ?? 'table') === 'table';
+}
+
+/** The mode to fall back to after `state`, or undefined when the error is not about permissions or the table. */
+async function fallback(client: PgClient, mode: Mode, state: string | undefined): Promise<Mode | undefined> {
+  if (mode === 'table' && state === '42P01') return (await createTable(client)) ? 'table' : 'message';
+  if (mode === 'table' && state === '42501') return 'message';
+  if (mode === 'message' && (state === '42501' || state === '42883')) return 'plain';
+  return undefined;
+}
+
 /** One lock statement: try (or wait, when `blocking`), plus the fence, plus the holder row when the table is usable. */
 async function attempt(client: PgClient, key: bigint, blocking: boolean, request: AcquireRequest): Promise<Attempt> {
   const { name, options } = request;
   const server = serverKey(options);
-  let table = tableUsable.get(server) ?? true;
-  for (let retried = false; ; retried = true) {
+  let mode = modes.get(server) ?? 'table';
+  for (let tries = 0; ; tries++) {
     const sentAt = performance.now();
     try {
-      const values = table
-        ? [String(key), options.prefix, name, options.scope, process.pid, process.getuid?.() ?? -1, hostname(), JSON.stringify(options.command), safeCwd()]
-        : [String(key)];
-      const { rows } = await client.query(table ? lockAndDescribeSql(blocking) : lockSql(blocking), values);
+      const { rows } = mode === 'table'
+        ? await client.query(lockAndDescribeSql(blocking), [String(key), options.prefix, name, options.scope, process.pid, process.getuid?.() ?? -1, hostname(), JSON.stringify(options.command), safeCwd()])
+        : await client.query(lockSql(blocking, mode === 'message'), [String(key)]);
       const row = rows[0] ?? {};
-      return { ok: row['ok'] === true, fence: String(row['fence']), table, sentAt };
+      return { ok: row['ok'] === true, fence: String(row['fence']), table: mode === 'table', sentAt };
     } catch (error) {
-      const state = sqlState(error);
-      if (!table || retried || (state !== '42P01' && state !== '42501')) throw error;
+      if (tries >= 2) throw error;
       // A session lock taken by a statement that then failed survives the rollback: drop it before retrying.
+      const next = await fallback(client, mode, sqlState(error));
+      if (next === undefined) throw error;
       await client.query('SELECT pg_advisory_unlock_all()');
-      table = state === '42P01' ? await createTable(client) : false;
-      tableUsable.set(server, table);
+      mode = next;
+      modes.set(server, mode);
     }
   }
 }
@@ -88,7 +106,7 @@ async function waitFor(client: PgClient, key: bigint, request: AcquireRequest, s
   } catch (error) {
     if (signal?.aborted === true) throw signal.reason;
     if (sqlState(error) === '55P03') {
-      throw new LockTimeoutError(name, options.timeoutMs ?? 0, await readHolder(client, key, tableUsable.get(serverKey(options)) ?? true, name, options.scope).catch(() => undefined));
+      throw new LockTimeoutError(name, options.timeoutMs ?? 0, await readHolder(client, key, hasTable(options), name, options.scope).catch(() => undefined));
     }
     throw error;
   } finally {
@@ -152,7 +170,7 @@ export const postgresBackend: Backend = {
     checkText('lock name', name);
     return withSession(options, (client) => {
       const key = postgresLockKey(name, options.scope, client.user ?? '', options.prefix);
-      return readHolder(client, key, tableUsable.get(serverKey(options)) ?? true, name, options.scope);
+      return readHolder(client, key, hasTable(options), name, options.scope);
     });
   },
 
