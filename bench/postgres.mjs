@@ -1,10 +1,10 @@
-// Acquire, release, handoff and takeover-after-SIGKILL on the postgres backend (private local cluster) against the
+// Acquire, release, busy (tryAcquire on a held lock), handoff and takeover-after-SIGKILL on the postgres backend (private local cluster) against the
 // abstract backend, in one run. Prints medians and p99 in ms, as a Markdown table and as JSON.
 //   npm run bench:postgres            (ITERATIONS=300 TAKEOVERS=30 by default)
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { acquire } from '../dist/index.js';
+import { acquire, tryAcquire } from '../dist/index.js';
 import { jsonLines } from '../test/helpers.mjs';
 import { findPostgresBin, startPostgres } from '../test/postgres-server.mjs';
 
@@ -38,6 +38,15 @@ async function run(label, options) {
     await lock.release();
     releaseMs.push(performance.now() - t);
   }
+  // Busy: what a contender pays to learn the lock is held (tryAcquire does not read the holder).
+  const busyMs = [];
+  const held = await acquire(name, options);
+  for (let i = 0; i < ITERATIONS; i++) {
+    const t = performance.now();
+    if ((await tryAcquire(name, options)) !== undefined) throw new Error('tryAcquire got a held lock');
+    busyMs.push(performance.now() - t);
+  }
+  await held.release();
   // Handoff: this process releases while another process waits; measured from release() to the waiter holding it.
   const handoffMs = [];
   const waiter = spawnChild(name, options, 'waiter');
@@ -62,7 +71,7 @@ async function run(label, options) {
     takeoverMs.push((await waiter.events.next()).t - t0);
   }
   waiter.proc.kill();
-  return { acquire: stats(acquireMs), release: stats(releaseMs), handoff: stats(handoffMs), takeover: stats(takeoverMs) };
+  return { acquire: stats(acquireMs), release: stats(releaseMs), busy: stats(busyMs), handoff: stats(handoffMs), takeover: stats(takeoverMs) };
 }
 
 if (findPostgresBin() === undefined) {
@@ -78,7 +87,7 @@ try {
   const fmt = (s) => `${s.median.toFixed(2)} / ${s.p99.toFixed(2)}`;
   console.log(`node ${process.version}, ${ITERATIONS} acquire/release, ${HANDOFFS} handoffs, ${TAKEOVERS} takeovers; median / p99 in ms\n`);
   console.log('| operation | abstract | postgres | ratio (medians) |\n|---|---|---|---|');
-  for (const op of ['acquire', 'release', 'handoff', 'takeover']) {
+  for (const op of ['acquire', 'release', 'busy', 'handoff', 'takeover']) {
     const a = results.abstract[op];
     const p = results.postgres[op];
     console.log(`| ${op} | ${fmt(a)} | ${fmt(p)} | ${(p.median / a.median).toFixed(1)}x |`);
