@@ -25,7 +25,7 @@ function sessionSettings(idleMs: number): { required: Record<string, string>; op
 }
 
 /** `application_name` is at most 63 bytes of printable ASCII; contenders read it when the holder table is missing. */
-export function applicationName(): string {
+function applicationName(): string {
   return `onlyone ${process.pid}@${hostname()}`.replace(/[^\x20-\x7e]/gu, '?').slice(0, 63);
 }
 

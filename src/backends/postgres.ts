@@ -135,6 +135,9 @@ async function withSession<T>(options: NormalizedOptions, fn: (client: PgClient)
 /**
  * The PostgreSQL backend: a session advisory lock on a dedicated connection, freed by the server within
  * milliseconds when the holder's connection drops, with a fencing token from `pg_current_xact_id()`.
+ * Throws LockBusyError, LockTimeoutError, InvalidLockNameError, and BackendError (`ERR_BACKEND`, driver error as
+ * `cause`) when `pg` is missing or the server cannot be reached or refuses a statement. See docs/postgres.md.
+ * @internal
  */
 export const postgresBackend: Backend = {
   kind: KIND,
