@@ -1,5 +1,7 @@
 import { backendFor } from './backends/registry.js';
-import { LockBusyError, LockTimeoutError, OnlyoneError } from './errors.js';
+import { slotName } from './backends/socket-slots.js';
+import { send } from './client/send.js';
+import { InvalidOptionError, LockBusyError, LockTimeoutError, OnlyoneError, setForwarder } from './errors.js';
 import type { Holder } from './holder/types.js';
 import { Lock } from './lock.js';
 import { normalizeOptions, type AcquireOptions, type StatusOptions } from './options.js';
@@ -89,8 +91,26 @@ export async function list(options?: StatusOptions): Promise<Holder[]> {
   return backendFor(normalized).list(normalized);
 }
 
+/**
+ * Says who holds each of the `slots` locks of `name` (`NAME#0` ... `NAME#<slots-1>`): an array indexed
+ * by slot, undefined where a slot is free.
+ *
+ * @example
+ * ```ts
+ * const busy = (await statusSlots('workers', 4)).filter(Boolean).length;
+ * ```
+ * @throws InvalidLockNameError when a slot name does not fit, InvalidOptionError, UnsupportedError.
+ */
+export async function statusSlots(name: string, slots: number, options?: StatusOptions): Promise<Array<Holder | undefined>> {
+  const normalized = normalizeOptions({ ...options, slots });
+  const backend = backendFor(normalized);
+  const names = Array.from({ length: slots }, (_, index) => slotName(name, index));
+  return Promise.all(names.map((slot) => backend.status(slot, normalized)));
+}
+
 async function acquireWith(name: string, options: AcquireOptions | undefined, describeHolder: boolean): Promise<Lock> {
   const normalized = normalizeOptions(options);
+  if (normalized.replace !== undefined && normalized.slots !== undefined) throw new InvalidOptionError('The `replace` and `slots` options cannot be used together');
   const backend = backendFor(normalized);
   const timeout = normalized.wait && normalized.timeoutMs !== undefined ? AbortSignal.timeout(normalized.timeoutMs) : undefined;
   const signals = [normalized.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
@@ -99,8 +119,14 @@ async function acquireWith(name: string, options: AcquireOptions | undefined, de
     const inner = await backend.acquire({ name, options: normalized, signal, describeHolder });
     return new Lock(name, normalized.scope, backend.kind, inner);
   } catch (error) {
+    if (error instanceof LockBusyError) {
+      // The loser can forward to the holder that refused it (slot 0's, with slots) in one call.
+      const target = normalized.slots === undefined ? name : slotName(name, error.holder?.slot ?? 0);
+      const { scope, prefix } = normalized;
+      setForwarder(error, (data, forward) => send(target, data, { maxMessageBytes: normalized.maxMessageBytes, ...forward, scope, prefix }));
+    }
     if (timeout?.aborted === true && normalized.signal?.aborted !== true && !(error instanceof OnlyoneError)) {
-      const holder = await backend.status(name, normalized).catch(() => undefined);
+      const holder = await backend.status(normalized.slots === undefined ? name : slotName(name, 0), normalized).catch(() => undefined);
       throw new LockTimeoutError(name, normalized.timeoutMs ?? 0, holder);
     }
     throw error;

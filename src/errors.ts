@@ -1,5 +1,29 @@
 import type { Holder } from './holder/types.js';
 
+/** Sends a message to the holder that refused us; set by the generic layer, which knows name and options. @internal */
+export type Forwarder = (data: unknown, options: ForwardOptions | undefined) => Promise<unknown>;
+
+/** Options of `LockBusyError#send`: those of `send()` except which lock (the error already knows it). */
+export interface ForwardOptions {
+  /** The argv sent with the message; `process.argv` by default. */
+  readonly argv?: readonly string[];
+  /** The working directory sent with the message; `process.cwd()` by default. */
+  readonly cwd?: string;
+  /** Give up waiting for the reply after this many ms (default 35000). */
+  readonly timeoutMs?: number;
+  /** Aborting it abandons the message; the promise rejects with `signal.reason`. */
+  readonly signal?: AbortSignal;
+  /** Largest message (data as JSON) and reply accepted, in bytes (default 1 MiB). */
+  readonly maxMessageBytes?: number;
+}
+
+const forwarders = new WeakMap<LockBusyError, Forwarder>();
+
+/** Lets a LockBusyError forward a message to the holder it names. @internal */
+export function setForwarder(error: LockBusyError, forwarder: Forwarder): void {
+  forwarders.set(error, forwarder);
+}
+
 /** Every error code onlyone can produce. Contention is `ERR_LOCK_BUSY` on every backend. */
 export type OnlyoneErrorCode =
   | 'ERR_LOCK_BUSY'
@@ -12,6 +36,9 @@ export type OnlyoneErrorCode =
   | 'ERR_PROTOCOL'
   | 'ERR_NOT_HELD'
   | 'ERR_REMOTE'
+  | 'ERR_MESSAGE_TOO_LARGE'
+  | 'ERR_INVALID_MESSAGE'
+  | 'ERR_SEND_TIMEOUT'
   | 'ERR_UNSUPPORTED_RUNTIME'
   | 'ERR_UNSUPPORTED_PLATFORM'
   | 'ERR_BACKEND';
@@ -39,6 +66,70 @@ export class LockBusyError extends OnlyoneError {
     super('ERR_LOCK_BUSY', `Lock "${lockName}" is held${describeHolder(holder)}`, options);
     this.lockName = lockName;
     this.holder = holder;
+  }
+
+  /**
+   * Forwards a message to the instance that holds the lock, and resolves with its reply: the one call a
+   * second instance needs to hand its work to the first.
+   *
+   * @example
+   * ```ts
+   * try {
+   *   await using lock = await acquire('editor', { onMessage: ({ argv }) => openFiles(argv) });
+   *   await runEditor();
+   * } catch (error) {
+   *   if (error instanceof LockBusyError) console.log(await error.send({ open: process.argv.slice(2) }));
+   *   else throw error;
+   * }
+   * ```
+   * @throws the errors of `send()`: NotHeldError if the holder is gone by now, RemoteError, SendTimeoutError,
+   * MessageTooLargeError, InvalidMessageError.
+   */
+  send(data?: unknown, options?: ForwardOptions): Promise<unknown> {
+    const forwarder = forwarders.get(this);
+    if (forwarder === undefined) {
+      return Promise.reject(new UnsupportedError('ERR_UNSUPPORTED_PLATFORM', `This LockBusyError for "${this.lockName}" cannot forward messages (its backend has no messaging)`));
+    }
+    return forwarder(data, options);
+  }
+}
+
+/** `send()` found nobody holding the lock: there is no instance to talk to. */
+export class NotHeldError extends OnlyoneError {
+  readonly lockName: string;
+
+  constructor(lockName: string, options?: ErrorOptions) {
+    super('ERR_NOT_HELD', `Lock "${lockName}" is not held: there is no instance to send to`, options);
+    this.lockName = lockName;
+  }
+}
+
+/** A message or reply is larger than `maxMessageBytes`; nothing was sent. */
+export class MessageTooLargeError extends OnlyoneError {
+  readonly bytes: number;
+  readonly maxBytes: number;
+
+  constructor(what: string, bytes: number, maxBytes: number) {
+    super('ERR_MESSAGE_TOO_LARGE', `${what} is ${bytes} bytes, more than the ${maxBytes}-byte cap (\`maxMessageBytes\`)`);
+    this.bytes = bytes;
+    this.maxBytes = maxBytes;
+  }
+}
+
+/** A message's data would not arrive as sent (undefined, a function, a BigInt, NaN, a cycle, a class instance...). */
+export class InvalidMessageError extends OnlyoneError {
+  constructor(message: string) {
+    super('ERR_INVALID_MESSAGE', message);
+  }
+}
+
+/** The holder did not answer within the sender's `timeoutMs`. */
+export class SendTimeoutError extends OnlyoneError {
+  readonly lockName: string;
+
+  constructor(lockName: string, timeoutMs: number) {
+    super('ERR_SEND_TIMEOUT', `The holder of "${lockName}" did not answer within ${timeoutMs} ms`);
+    this.lockName = lockName;
   }
 }
 

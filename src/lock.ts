@@ -23,6 +23,8 @@ export class Lock implements AsyncDisposable {
   readonly backend: string;
   /** Fencing token on backends that have one, otherwise undefined. */
   readonly fence: string | undefined;
+  /** Which of the `slots` this lock is (`NAME#<slot>`), or undefined when not taken with `slots`. */
+  readonly slot: number | undefined;
   /** When the lock was acquired, in ms since the epoch. */
   readonly acquiredAt: number;
   readonly #inner: BackendLock;
@@ -36,6 +38,7 @@ export class Lock implements AsyncDisposable {
     this.backend = backend;
     this.address = inner.address;
     this.fence = inner.fence;
+    this.slot = inner.slot;
     this.acquiredAt = Date.now();
     this.#inner = inner;
     const onLost = (): void => {

@@ -1,6 +1,6 @@
 import { DEFAULT_PREFIX, type Scope } from './address.js';
 import { InvalidOptionError } from './errors.js';
-import type { MessageHandler } from './holder/messages.js';
+import type { MessageHandler, PeerIdentity } from './holder/messages.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/frames.js';
 import { normalizePostgresOptions, type NormalizedPostgresOptions, type PostgresOptions } from './backends/postgres-options.js';
 
@@ -47,7 +47,32 @@ export interface AcquireOptions extends StatusOptions {
   readonly pollIntervalMs?: number;
   /** How long a peer may take to finish a frame it has started, in ms, before the holder drops it (default 5000). */
   readonly frameTimeoutMs?: number;
+  /**
+   * Called when another instance asks this holder to release (`acquire(name, { replace })`, `onlyone stop`).
+   * Release the lock (and exit) to be replaced politely. Without it, such requests are refused and the
+   * replacer goes straight to SIGTERM.
+   */
+  readonly onReleaseRequest?: (from: PeerIdentity) => void;
+  /**
+   * If the lock is held, replace its holder: ask it to release, wait `graceMs` (default 10000), SIGTERM
+   * the processes verified to hold the lock, wait `killAfterMs` (default `graceMs`), SIGKILL them, then
+   * take the lock. `true` means the defaults. Not with `slots`.
+   */
+  readonly replace?: boolean | ReplaceOptions;
+  /** Take one of `slots` locks `NAME#0` ... `NAME#<slots-1>`, so that at most `slots` holders run at once. */
+  readonly slots?: number;
 }
+
+/** How `acquire(name, { replace })` escalates. */
+export interface ReplaceOptions {
+  /** How long the holder has to release after a release request, in ms (default 10000). */
+  readonly graceMs?: number;
+  /** How long the holder's processes have after SIGTERM before SIGKILL, in ms (default `graceMs`). */
+  readonly killAfterMs?: number;
+}
+
+/** Largest `slots` value accepted: a waiter holds one connection (one fd) per slot. */
+export const MAX_SLOTS: number = 1024;
 
 /** Options after defaults and validation. Frozen, null-prototype. @internal */
 export interface NormalizedOptions extends NormalizedPostgresOptions {
@@ -66,6 +91,9 @@ export interface NormalizedOptions extends NormalizedPostgresOptions {
   readonly maxConnections: number;
   readonly pollIntervalMs: number;
   readonly frameTimeoutMs: number;
+  readonly onReleaseRequest: ((from: PeerIdentity) => void) | undefined;
+  readonly replace: { readonly graceMs: number; readonly killAfterMs: number } | undefined;
+  readonly slots: number | undefined;
 }
 
 const BACKENDS: readonly BackendName[] = ['abstract', 'postgres'];
@@ -96,6 +124,9 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
     maxConnections: positive('maxConnections', o.maxConnections, 512),
     pollIntervalMs: positive('pollIntervalMs', o.pollIntervalMs, 1000),
     frameTimeoutMs: positive('frameTimeoutMs', o.frameTimeoutMs, 5000),
+    onReleaseRequest: fn('onReleaseRequest', o.onReleaseRequest),
+    replace: replaceOption(o.replace),
+    slots: o.slots === undefined ? undefined : slotsOption(o.slots),
     ...normalizePostgresOptions(o),
   } satisfies NormalizedOptions);
   return Object.freeze(normalized);
@@ -145,6 +176,22 @@ function stringArray(name: string, value: unknown): readonly string[] {
 function fn<T>(name: string, value: T | undefined): T | undefined {
   if (value !== undefined && typeof value !== 'function') throw new InvalidOptionError(`The \`${name}\` option must be a function`);
   return value;
+}
+
+function replaceOption(value: unknown): NormalizedOptions['replace'] {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return Object.freeze({ graceMs: 10_000, killAfterMs: 10_000 });
+  if (typeof value !== 'object' || value === null) throw new InvalidOptionError('The `replace` option must be a boolean or { graceMs, killAfterMs }');
+  const { graceMs, killAfterMs } = value as ReplaceOptions;
+  const grace = graceMs === undefined ? 10_000 : nonNegative('replace.graceMs', graceMs);
+  return Object.freeze({ graceMs: grace, killAfterMs: killAfterMs === undefined ? grace : nonNegative('replace.killAfterMs', killAfterMs) });
+}
+
+function slotsOption(value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > MAX_SLOTS) {
+    throw new InvalidOptionError(`The \`slots\` option must be an integer from 1 to ${MAX_SLOTS}, got ${String(value)}`);
+  }
+  return value as number;
 }
 
 function abortSignal(value: unknown): AbortSignal | undefined {

@@ -5,7 +5,6 @@ import { describe, test } from 'node:test';
 import { acquire, tryAcquire, withLock, status, list, LockBusyError, LockTimeoutError } from '../dist/index.js';
 import { BACKENDS, backendOptions, delay, exitOf, fixture, jsonLines, lockName, now, startHolder } from './helpers.mjs';
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const alive = (pid) => {
   try {
     process.kill(pid, 0);
@@ -47,9 +46,9 @@ for (const kind of BACKENDS) {
       assert.equal(await status(name, opts()), undefined);
     });
 
-    test('a waiter takes over within 100 ms of the holder being SIGKILLed (median of 5)', async () => {
+    test('a waiter takes over within 100 ms of the holder being SIGKILLed', async () => {
       const takeovers = [];
-      for (let round = 0; round < 5; round++) {
+      for (let round = 0; round < 7; round++) {
         const name = lockName('kill');
         const holder = startHolder(name, { options: opts() });
         assert.equal((await holder.events.next()).event, 'acquired');
@@ -64,7 +63,10 @@ for (const kind of BACKENDS) {
         waiter.child.stdin.end();
         await exitOf(waiter.child);
       }
-      assert.ok(median(takeovers) < 100, `takeover medians ${takeovers.map((t) => t.toFixed(1)).join(', ')} ms`);
+      // Most rounds must be fast; a round or two may lose the CPU to parallel test files on a 2-core machine.
+      // (The 1 s safety poll would put every round near 500 ms, so this still fails if wake-ups break.)
+      const fast = takeovers.filter((t) => t < 100).length;
+      assert.ok(fast >= 4, `takeovers ${takeovers.map((t) => t.toFixed(1)).join(', ')} ms: ${fast} of 7 under 100 ms`);
     });
 
     test('a holder that dies from an uncaught exception frees the lock', async () => {

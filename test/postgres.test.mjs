@@ -246,6 +246,19 @@ describe('postgres backend', { skip: unavailable, timeout: 180_000 }, () => {
     assert.deepEqual(await exitOf(p.child), { code: 0, signal: null });
   });
 
+  test('options the backend cannot honour are refused, not ignored', async () => {
+    for (const extra of [{ slots: 2 }, { replace: true }]) {
+      const error = await acquire(lockName('opt'), opts(extra)).catch((e) => e);
+      assert.equal(error.code, 'ERR_INVALID_OPTION', String(error));
+      assert.match(error.message, /not supported by the postgres backend/u);
+    }
+    for (const bad of [{ heartbeatMs: 6000 }, { idleSessionTimeoutMs: 10 }, { url: '' }]) {
+      const error = await acquire(lockName('opt'), opts(bad)).catch((e) => e);
+      assert.equal(error.code, 'ERR_INVALID_OPTION', String(error));
+      assert.match(error.message, new RegExp(Object.keys(bad)[0], 'u'));
+    }
+  });
+
   test('an unreachable server or a missing pg is ERR_BACKEND with the cause', async () => {
     const error = await acquire(lockName('down'), { backend: 'postgres', url: 'postgres://nobody@127.0.0.1:1/x' }).catch((e) => e);
     assert.equal(error.code, 'ERR_BACKEND');

@@ -7,6 +7,8 @@ import type { NormalizedOptions } from '../options.js';
 import { abstractListeners, addressCandidates, isAbstractBound } from '../proc/net-unix.js';
 import { assertAbstractSupported } from '../runtime.js';
 import { SocketLock, bindExclusive } from './socket-lock.js';
+import { bindReplacing } from './socket-replace.js';
+import { acquireSlot } from './socket-slots.js';
 import { waitForRelease, type WaitState } from './socket-wait.js';
 import type { AcquireRequest, Backend, BackendLock } from './types.js';
 
@@ -49,11 +51,16 @@ function silentHolder(reason: string): Holder {
 /** The Linux abstract-socket backend: the lock is a name in the kernel, freed the instant its holder dies. */
 export const abstractBackend: Backend = {
   kind: KIND,
-  capabilities: { verifiedIdentity: false, messaging: true, slots: false, fencing: false },
+  capabilities: { verifiedIdentity: false, messaging: true, slots: true, fencing: false },
 
   async acquire(request: AcquireRequest): Promise<BackendLock> {
     const { name, options, signal } = request;
+    if (options.slots !== undefined) return acquireSlot(request, { kind: KIND, addressOf, readHolder });
     const address = addressOf(name, options);
+    if (options.replace !== undefined) {
+      const { server } = await bindReplacing(request, { address, describe: () => readHolder(address, options.helloTimeoutMs) });
+      return new SocketLock({ server, address, name, options, backend: KIND });
+    }
     const state: WaitState = { refusals: 0 };
     for (;;) {
       const server = await bindExclusive(address);

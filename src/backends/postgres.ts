@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { checkText } from '../address.js';
-import { BackendError, LockBusyError, LockTimeoutError, OnlyoneError } from '../errors.js';
+import { BackendError, InvalidOptionError, LockBusyError, LockTimeoutError, OnlyoneError } from '../errors.js';
 import type { Holder } from '../holder/types.js';
 import type { NormalizedOptions } from '../options.js';
 import { sendCancel } from './postgres-cancel.js';
@@ -146,6 +146,9 @@ export const postgresBackend: Backend = {
   async acquire(request: AcquireRequest): Promise<BackendLock> {
     const { name, options, signal } = request;
     checkText('lock name', name);
+    for (const option of ['slots', 'replace'] as const) {
+      if (options[option] !== undefined) throw new InvalidOptionError(`The \`${option}\` option is not supported by the postgres backend`);
+    }
     const startedAt = performance.now();
     const client = await openSession(options, signal);
     let lock: PostgresLock | undefined;

@@ -12,6 +12,8 @@ export interface SocketLockInit {
   readonly name: string;
   readonly options: NormalizedOptions;
   readonly backend: string;
+  /** Slot index, when the lock is one of `slots`; `name` is then the base name. */
+  readonly slot?: number;
   /** Extra cleanup after the socket is closed (the lockfile backend unlocks its file here). */
   readonly afterClose?: () => void;
 }
@@ -23,7 +25,8 @@ export interface SocketLockInit {
  */
 export function bindExclusive(address: string): Promise<net.Server | undefined> {
   return new Promise((resolve, reject) => {
-    const server = net.createServer();
+    // allowHalfOpen: a peer that sends its request and shuts down its side still gets the answer.
+    const server = net.createServer({ allowHalfOpen: true });
     const onError = (error: NodeJS.ErrnoException): void => {
       server.close();
       if (error.code === 'EADDRINUSE') resolve(undefined);
@@ -47,6 +50,7 @@ const anonymous: PeerIdentity = Object.freeze({ pid: undefined, uid: undefined, 
 export class SocketLock implements BackendLock {
   readonly address: string;
   readonly fence: undefined;
+  readonly slot: number | undefined;
   readonly #server: net.Server;
   readonly #holder: HolderServer;
   readonly #lost = new AbortController();
@@ -56,6 +60,7 @@ export class SocketLock implements BackendLock {
   constructor(init: SocketLockInit) {
     const { server, options } = init;
     this.address = init.address;
+    this.slot = init.slot;
     this.#server = server;
     this.#afterClose = init.afterClose;
     const acquiredAt = Date.now();
@@ -64,7 +69,7 @@ export class SocketLock implements BackendLock {
         buildHello({
           name: init.name,
           scope: options.scope,
-          slot: undefined,
+          slot: init.slot,
           command: options.command,
           acquiredAt,
           backend: init.backend,
@@ -77,7 +82,7 @@ export class SocketLock implements BackendLock {
       onMessage: options.onMessage,
       identify: () => Promise.resolve(anonymous),
       authorize: () => true,
-      onReleaseRequest: undefined,
+      onReleaseRequest: options.onReleaseRequest,
       ref: options.ref,
     });
     this.setRef(options.ref);

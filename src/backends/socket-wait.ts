@@ -61,3 +61,22 @@ function backoff(attempt: number, cap: number): number {
   const base = Math.min(cap, 2 ** Math.min(attempt, 20));
   return base / 2 + Math.random() * (base / 2);
 }
+
+/**
+ * Waits until any of `addresses` is worth trying again: one connection per address, all at once, and the
+ * first to close (or to be refused) wins; the others are then closed. Used to wait on every slot.
+ * Rejects with `signal.reason` when the signal aborts.
+ * @internal
+ */
+export async function waitForAnyRelease(addresses: readonly string[], pollIntervalMs: number, signal: AbortSignal | undefined, state: WaitState): Promise<void> {
+  if (addresses.length === 1 && addresses[0] !== undefined) return waitForRelease(addresses[0], pollIntervalMs, signal, state);
+  const done = new AbortController();
+  const inner = signal === undefined ? done.signal : AbortSignal.any([signal, done.signal]);
+  try {
+    // Promise.race subscribes to every wait, so the ones aborted after the winner reject unobserved-free.
+    await Promise.race(addresses.map((address) => waitForRelease(address, pollIntervalMs, inner, state)));
+  } finally {
+    done.abort();
+  }
+  signal?.throwIfAborted();
+}

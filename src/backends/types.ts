@@ -18,6 +18,8 @@ export interface BackendLock {
   /** Where the lock lives, in the backend's own terms (abstract address, file path, key). */
   readonly address: string;
   readonly fence: string | undefined;
+  /** Slot index when the lock is one of `slots`. */
+  readonly slot?: number | undefined;
   /** The descriptor that holds the lock, when it can be passed to a child process. */
   readonly fd: number | undefined;
   /** Aborts, with LockLostError as reason, when the backend loses the lock. */

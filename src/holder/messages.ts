@@ -18,6 +18,12 @@ export interface IncomingMessage {
   readonly data: unknown;
   /** Who sent it. */
   readonly from: PeerIdentity;
+  /**
+   * Aborts when the answer is no longer wanted: the holder's `messageTimeoutMs` passed, or the connection closed.
+   * A sender that hangs up looks like one that half-closes (both send EOF), and the latter still wants its
+   * answer, so a sender that gave up is noticed only when the connection closes or the timeout passes.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** Receives a message and returns the reply (any JSON value), directly or through a promise. */

@@ -1,7 +1,9 @@
 import type { Server, Socket } from 'node:net';
 import { FrameReader } from '../protocol/frame-reader.js';
 import { CONTROL_FRAME_BYTES, encodeFrame, errorFrame, type Frame, type ProtocolErrorCode } from '../protocol/frames.js';
+import { assertPlainJson } from '../protocol/plain-json.js';
 import type { MessageHandler, PeerIdentity } from './messages.js';
+import { invalidMessage, runHandler } from './run-handler.js';
 
 /** How a holder treats the connections it accepts. All fields are filled in. @internal */
 export interface HolderServerOptions {
@@ -25,8 +27,8 @@ export interface HolderServerOptions {
 
 /** Requests in flight on one connection beyond which the holder answers `busy`. */
 const MAX_IN_FLIGHT = 16;
-/** Bytes queued to a peer that does not read, beyond which the holder drops it. */
-const MAX_QUEUED_WRITE_BYTES = 4 * 1024 * 1024;
+/** Bytes queued to a peer that does not read, beyond which the holder drops it (at least two full replies). */
+const MIN_QUEUED_WRITE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Serves protocol v1 on a bound, listening socket: hello on accept, then requests.
@@ -166,7 +168,14 @@ class Connection {
   async #request(frame: Frame): Promise<void> {
     const { id } = frame;
     this.#peer ??= this.#options.identify(this.#socket);
-    const peer = await this.#peer;
+    let peer: PeerIdentity;
+    try {
+      peer = await this.#peer;
+    } catch (error) {
+      // Without an identity nothing but ping is allowed; the sender must get an answer, not silence.
+      this.#send(errorFrame('forbidden', `could not identify the peer: ${error instanceof Error ? error.message : String(error)}`, id));
+      return;
+    }
     if (!this.#options.authorize(peer)) {
       this.#send(errorFrame('forbidden', `uid ${peer.uid ?? 'unknown'} may not send ${frame.type} requests to this holder`, id));
       return;
@@ -178,7 +187,10 @@ class Connection {
         return;
       }
       this.#send({ type: 'releasing', ...(id === undefined ? {} : { id }) });
-      onRelease(peer);
+      // The callback may be async: neither a throw nor a rejection may crash the holder. The answer is sent.
+      Promise.resolve()
+        .then(() => onRelease(peer))
+        .catch((error: unknown) => process.emitWarning(`onReleaseRequest failed: ${error instanceof Error ? error.message : String(error)}`, 'OnlyoneWarning'));
       return;
     }
     const handler = this.#options.onMessage;
@@ -186,17 +198,31 @@ class Connection {
       this.#send(errorFrame('no_handler', 'this holder does not accept messages', id));
       return;
     }
-    const reply = await runHandler(handler, frame, peer, this.#options.messageTimeoutMs);
+    const invalid = invalidMessage(frame, this.#options.maxMessageBytes);
+    if (invalid !== undefined) {
+      this.#send(errorFrame(invalid.code, invalid.message, id));
+      return;
+    }
+    const reply = await runHandler(handler, frame, peer, this.#options.messageTimeoutMs, this.#socket);
     if ('error' in reply) {
       this.#send(errorFrame(reply.error, reply.message, id));
       return;
     }
-    const encoded = encodeFrame({ type: 'reply', ...(id === undefined ? {} : { id }), data: reply.data });
-    if (encoded.length > this.#options.maxMessageBytes + CONTROL_FRAME_BYTES) {
-      this.#send(errorFrame('too_large', `reply of ${encoded.length} bytes exceeds the ${this.#options.maxMessageBytes}-byte cap`, id));
+    let data: string;
+    try {
+      assertPlainJson(reply.data, 'reply');
+      data = JSON.stringify(reply.data);
+    } catch (error) {
+      this.#send(errorFrame('handler_error', `the handler's reply cannot be sent: ${(error as Error).message}`, id));
       return;
     }
-    this.#write(encoded);
+    const dataBytes = Buffer.byteLength(data, 'utf8');
+    if (dataBytes > this.#options.maxMessageBytes) {
+      this.#send(errorFrame('too_large', `reply of ${dataBytes} bytes exceeds the ${this.#options.maxMessageBytes}-byte cap`, id));
+      return;
+    }
+    // The data is already JSON: splice it into the frame rather than encode a megabyte twice.
+    this.#write(Buffer.from(`{"type":"reply",${id === undefined ? '' : `"id":${JSON.stringify(id)},`}"data":${data}}\n`, 'utf8'));
   }
 
   #send(frame: Frame): void {
@@ -206,7 +232,8 @@ class Connection {
   #write(bytes: Buffer): void {
     const socket = this.#socket;
     if (socket.destroyed || this.#isClosed()) return;
-    if (socket.writableLength + bytes.length > MAX_QUEUED_WRITE_BYTES) {
+    const cap = Math.max(MIN_QUEUED_WRITE_BYTES, 2 * (this.#options.maxMessageBytes + CONTROL_FRAME_BYTES));
+    if (socket.writableLength + bytes.length > cap) {
       socket.destroy();
       return;
     }
@@ -220,33 +247,5 @@ class Connection {
     socket.end(encodeFrame(errorFrame(code, message)));
     // Do not wait on a peer that will not read its error.
     setTimeout(() => socket.destroy(), 1000).unref();
-  }
-}
-
-type HandlerOutcome = { readonly data: unknown } | { readonly error: ProtocolErrorCode; readonly message: string };
-
-async function runHandler(handler: MessageHandler, frame: Frame, from: PeerIdentity, timeoutMs: number): Promise<HandlerOutcome> {
-  const message = {
-    argv: Array.isArray(frame['argv']) ? frame['argv'].filter((a): a is string => typeof a === 'string') : [],
-    cwd: typeof frame['cwd'] === 'string' ? frame['cwd'] : '',
-    data: frame['data'],
-    from,
-  };
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<HandlerOutcome>((resolve) => {
-    timer = setTimeout(() => resolve({ error: 'handler_timeout', message: `handler did not answer within ${timeoutMs} ms` }), timeoutMs);
-    timer.unref();
-  });
-  const answer = (async (): Promise<HandlerOutcome> => {
-    try {
-      return { data: (await handler(message)) ?? null };
-    } catch (error) {
-      return { error: 'handler_error', message: error instanceof Error ? error.message : String(error) };
-    }
-  })();
-  try {
-    return await Promise.race([answer, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import type { Holder } from '../index.js';
+
+/** Longest command line printed in one-line summaries; the rest becomes "…". */
+const MAX_COMMAND_CHARS = 200;
+
+/** `45s`, `3m12s`, `2h05m`, `3d04h`. @internal */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const two = (n: number): string => String(n).padStart(2, '0');
+  if (s < 3600) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${two(Math.floor(s / 60) % 60)}m`;
+  return `${Math.floor(s / 86_400)}d${two(Math.floor(s / 3600) % 24)}h`;
+}
+
+/** Makes text from a holder (which may be hostile) safe for a terminal: control characters are escaped. @internal */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/gu, (c) => `\\x${(c.codePointAt(0) ?? 0).toString(16).padStart(2, '0')}`);
+}
+
+/** A command line on one line: arguments joined by spaces, those with spaces or quotes (or empty) quoted. @internal */
+export function formatCommand(argv: readonly string[], max: number = MAX_COMMAND_CHARS): string {
+  const line = argv.map((arg) => (arg === '' || /[\s'"\\]/u.test(arg) ? JSON.stringify(arg) : printable(arg))).join(' ');
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+let passwd: Map<number, string> | undefined;
+
+/** The user name of `uid` from /etc/passwd (no NSS, no dependency), or undefined. @internal */
+export function userName(uid: number): string | undefined {
+  if (passwd === undefined) {
+    passwd = new Map();
+    let text = '';
+    try {
+      text = readFileSync('/etc/passwd', 'utf8');
+    } catch {
+      // No /etc/passwd (a minimal container): names stay unknown.
+    }
+    for (const line of text.split('\n')) {
+      const [name, , id] = line.split(':');
+      const n = Number(id);
+      if (name !== undefined && name !== '' && id !== undefined && id !== '' && Number.isSafeInteger(n) && !passwd.has(n)) passwd.set(n, name);
+    }
+  }
+  return passwd.get(uid);
+}
+
+/** True when the holder said who it is; false for a socket whose holder sends no hello. @internal */
+export function identified(holder: Holder): boolean {
+  return holder.pid > 0;
+}
+
+function userOf(holder: Holder): string | undefined {
+  if (holder.user !== undefined) return holder.user;
+  return holder.uid >= 0 ? (userName(holder.uid) ?? `uid ${holder.uid}`) : undefined;
+}
+
+/** `pid 4242, user ops, 'rsync -a /src /dst', for 3m12s`: what a conflict line says about the holder. @internal */
+export function holderSummary(holder: Holder | undefined): string {
+  if (holder === undefined) return 'holder unknown';
+  // Typically a command that inherited the lock after its onlyone wrapper died: it holds the socket, silently.
+  if (!identified(holder)) return 'holder unknown: it does not answer, probably a command that inherited the lock';
+  const parts = [`pid ${holder.pid}`];
+  const user = userOf(holder);
+  if (user !== undefined) parts.push(`user ${printable(user)}`);
+  if (holder.argv.length > 0) parts.push(`'${formatCommand(holder.argv)}'`);
+  parts.push(`for ${formatDuration(holder.heldForMs)}`);
+  return parts.join(', ');
+}
+
+/** One lock as JSON for `status --json` and `list --json`; every key is always present. @internal */
+export interface HolderJson {
+  readonly name: string;
+  readonly scope: string;
+  readonly held: boolean;
+  readonly backend: string | null;
+  readonly pid: number | null;
+  readonly uid: number | null;
+  readonly user: string | null;
+  readonly hostname: string | null;
+  readonly argv: readonly string[];
+  readonly cwd: string | null;
+  readonly acquiredAt: string | null;
+  readonly heldForMs: number | null;
+  readonly verified: boolean;
+  readonly unverifiedReason: string | null;
+  readonly fence: string | null;
+}
+
+/** The stable JSON form of a lock (documented in the README). @internal */
+export function holderJson(name: string, scope: string, holder: Holder | undefined): HolderJson {
+  const known = holder !== undefined && identified(holder);
+  return {
+    name,
+    scope,
+    held: holder !== undefined,
+    backend: holder?.backend ?? null,
+    pid: known ? holder.pid : null,
+    uid: known && holder.uid >= 0 ? holder.uid : null,
+    user: known ? (userOf(holder) ?? null) : null,
+    hostname: known && holder.hostname !== '' ? holder.hostname : null,
+    argv: known ? holder.argv : [],
+    cwd: known && holder.cwd !== '' ? holder.cwd : null,
+    acquiredAt: known && holder.acquiredAt > 0 ? new Date(holder.acquiredAt).toISOString() : null,
+    heldForMs: known ? holder.heldForMs : null,
+    verified: holder?.verified ?? false,
+    unverifiedReason: holder === undefined || holder.verified ? null : (holder.unverifiedReason ?? null),
+    fence: holder?.fence ?? null,
+  };
+}
+
+/** `status` in text: a headline, then one `key: value` line per known fact. @internal */
+export function statusText(name: string, holder: Holder): string {
+  const lines = [`${printable(name)} is held (${holderSummary(holder)})`];
+  if (identified(holder)) {
+    lines.push(`  command:  ${formatCommand(holder.argv, Number.POSITIVE_INFINITY)}`);
+    if (holder.cwd !== '') lines.push(`  cwd:      ${printable(holder.cwd)}`);
+    if (holder.acquiredAt > 0) lines.push(`  since:    ${new Date(holder.acquiredAt).toISOString()}`);
+    if (holder.hostname !== '') lines.push(`  host:     ${printable(holder.hostname)}`);
+    lines.push(`  identity: ${holder.verified ? 'verified by the kernel' : `unverified (${printable(holder.unverifiedReason ?? 'claimed by the holder')})`}`);
+  }
+  lines.push(`  backend:  ${holder.backend}${holder.fence === undefined ? '' : `, fence ${printable(holder.fence)}`}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** `list` in text: an aligned table with a header, or nothing when no lock is held. @internal */
+export function listText(holders: readonly Holder[]): string {
+  if (holders.length === 0) return '';
+  const rows = holders.map((h) => {
+    const known = identified(h);
+    return [printable(h.name), known ? String(h.pid) : '?', (known ? userOf(h) : undefined) ?? '?', known ? formatDuration(h.heldForMs) : '?', known ? formatCommand(h.argv) : printable(h.unverifiedReason ?? '')];
+  });
+  const table = [['NAME', 'PID', 'USER', 'HELD', 'COMMAND'], ...rows];
+  const widths = [0, 1, 2, 3].map((col) => Math.max(...table.map((row) => (row[col] ?? '').length)));
+  return table.map((row) => row.map((cell, col) => (col < 4 ? cell.padEnd(widths[col] ?? 0) : cell)).join('  ').trimEnd()).join('\n') + '\n';
+}

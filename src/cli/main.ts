@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// The `onlyone` command. This is the only module of onlyone that calls process.exit.
+// Start-up is on the hot path of every cron job: command modules are imported only when chosen.
+import { parseCli, UsageError, type Parsed } from './args.js';
+import { ExitCode, type Outcome } from './exit-codes.js';
+
+async function main(argv: readonly string[]): Promise<Outcome> {
+  const parsed: Parsed = parseCli(argv);
+  switch (parsed.command) {
+    case 'help': {
+      const { helpText } = await import('./help.js');
+      process.stdout.write(helpText(parsed.topic));
+      return { code: ExitCode.ok };
+    }
+    case 'version': {
+      const [{ readFileSync, realpathSync }, { dirname, join }] = await Promise.all([import('node:fs'), import('node:path')]);
+      // Not import.meta: this file may be bundled as CommonJS. dist/cli/main.js -> package.json.
+      const pkg = JSON.parse(readFileSync(join(dirname(realpathSync(process.argv[1] ?? '')), '..', '..', 'package.json'), 'utf8')) as { version: string };
+      process.stdout.write(`onlyone ${pkg.version}\n`);
+      return { code: ExitCode.ok };
+    }
+    case 'run':
+      return (await import('./run.js')).run(parsed);
+    case 'status':
+      return (await import('./status.js')).showStatus(parsed);
+    case 'list':
+      return (await import('./list.js')).showList(parsed);
+    case 'wait':
+      return (await import('./wait.js')).waitFree(parsed);
+  }
+}
+
+/** Maps an error to a message and an exit status. */
+async function failure(error: unknown): Promise<Outcome> {
+  if (error instanceof UsageError) {
+    const { usageLine } = await import('./help.js');
+    const more = error.topic === undefined ? 'onlyone --help' : `onlyone ${error.topic} --help`;
+    process.stderr.write(`onlyone: ${error.message}\n${usageLine(error.topic)}\nTry '${more}'.\n`);
+    return { code: ExitCode.usage };
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  switch (code) {
+    case 'ERR_INVALID_OPTION':
+    case 'ERR_INVALID_LOCK_NAME':
+      process.stderr.write(`onlyone: ${message}\n`);
+      return { code: ExitCode.usage };
+    case 'ERR_LOCK_SQUATTED':
+      process.stderr.write(`onlyone: ${message}\n`);
+      return { code: ExitCode.squatted };
+    case 'ERR_UNSUPPORTED_PLATFORM':
+    case 'ERR_UNSUPPORTED_RUNTIME':
+    case 'ERR_BACKEND':
+      process.stderr.write(`onlyone: ${message}\n`);
+      return { code: ExitCode.unavailable };
+    default:
+      process.stderr.write(`onlyone: internal error: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
+      return { code: ExitCode.internal };
+  }
+}
+
+/** Ends the process the way the command ended: same status, or the same signal re-raised on ourselves. */
+async function finish(outcome: Outcome): Promise<never> {
+  if ('code' in outcome) process.exit(outcome.code);
+  const { constants } = await import('node:os');
+  const number = constants.signals[outcome.signal] ?? 0;
+  // Without a listener the default action applies, so the parent sees "killed by SIGTERM" and not just 143.
+  process.removeAllListeners(outcome.signal);
+  try {
+    process.kill(process.pid, outcome.signal);
+  } catch {
+    // Fall through to the shell convention below.
+  }
+  // Signals whose default action does not end us (or that Node ignores, like SIGPIPE) end as 128 + n.
+  setTimeout(() => process.exit(128 + number), 200);
+  return new Promise<never>(() => {});
+}
+
+main(process.argv.slice(2))
+  .catch(failure)
+  .then(finish, () => process.exit(ExitCode.internal));

@@ -1,0 +1,130 @@
+import { abstractAddress } from '../address.js';
+import { InvalidOptionError, MessageTooLargeError, NotHeldError, OnlyoneError, ProtocolError, RemoteError, SendTimeoutError, type ForwardOptions } from '../errors.js';
+import { normalizeOptions, type LockOptions, type StatusOptions } from '../options.js';
+import { CONTROL_FRAME_BYTES, type Frame } from '../protocol/frames.js';
+import { isAbstractBound } from '../proc/net-unix.js';
+import { assertAbstractSupported } from '../runtime.js';
+import { assertPlainJson } from '../protocol/plain-json.js';
+import { HolderConnection } from './holder-connection.js';
+
+/** Options of `send()`. */
+export interface SendOptions extends StatusOptions, ForwardOptions {}
+
+/** The sender's default timeout: a little over the holder's default handler timeout (30 s), so its answer wins. */
+const DEFAULT_SEND_TIMEOUT_MS = 35_000;
+
+/**
+ * Sends `data` to the instance holding `name` and resolves with its reply (what its `onMessage` returned).
+ * `argv` and `cwd` travel with it, exactly as given (by default this process's `process.argv` and cwd).
+ * `data` must be plain JSON (null, booleans, finite numbers, strings, arrays, plain objects); it arrives
+ * exactly as sent. `send(name)` with no data sends `null`, since `undefined` is not JSON.
+ *
+ * @example
+ * ```ts
+ * const reply = await send('editor', { open: ['notes.txt'] }, { timeoutMs: 5000 });
+ * ```
+ * @throws NotHeldError (`ERR_NOT_HELD`) when nobody holds the lock.
+ * @throws MessageTooLargeError (`ERR_MESSAGE_TOO_LARGE`) when `data` is over `maxMessageBytes`; nothing is sent.
+ * @throws InvalidMessageError (`ERR_INVALID_MESSAGE`) when `data` is not plain JSON; nothing is sent.
+ * @throws RemoteError (`ERR_REMOTE`) when the holder answers with an error; `remoteCode` is `handler_error`,
+ * `handler_timeout`, `no_handler`, `too_large`, `forbidden` (another user's process), `busy`, ...
+ * @throws SendTimeoutError (`ERR_SEND_TIMEOUT`) when no reply comes within `timeoutMs`.
+ * @throws ProtocolError (`ERR_PROTOCOL`) when the holder breaks the protocol, sends no hello within
+ * `helloTimeoutMs` (default 1000), hangs up without answering, or the name is bound by a socket that does not listen.
+ * @throws InvalidLockNameError, InvalidOptionError. Aborting `signal` rejects with `signal.reason`.
+ */
+export async function send(name: string, data: unknown = null, options?: SendOptions): Promise<unknown> {
+  const lockOptions = normalizeOptions(options === undefined ? undefined : pickLockOptions(options));
+  const o = options ?? {};
+  const timeoutMs = o.timeoutMs === undefined ? DEFAULT_SEND_TIMEOUT_MS : positive('timeoutMs', o.timeoutMs);
+  const maxMessageBytes = o.maxMessageBytes === undefined ? lockOptions.maxMessageBytes : positive('maxMessageBytes', o.maxMessageBytes);
+  const argv = o.argv === undefined ? process.argv.slice() : strings('argv', o.argv);
+  const cwd = o.cwd === undefined ? currentDirectory() : text('cwd', o.cwd);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new InvalidOptionError('The `signal` option must be an AbortSignal');
+  if (lockOptions.backend !== 'abstract') throw new InvalidOptionError(`The \`backend\` option '${lockOptions.backend}' does not support messages`);
+  assertAbstractSupported();
+  const address = abstractAddress(name, lockOptions.scope, lockOptions.prefix, process.getuid?.() ?? 0);
+  const frame = messageFrame(argv, cwd, data, maxMessageBytes);
+  o.signal?.throwIfAborted();
+
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const signal = o.signal === undefined ? deadline : AbortSignal.any([o.signal, deadline]);
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = (): void => reject(deadline.aborted && o.signal?.aborted !== true ? new SendTimeoutError(name, timeoutMs) : signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  let connection: HolderConnection | undefined;
+  const opening = HolderConnection.open(address, maxMessageBytes);
+  try {
+    const outcome = await Promise.race([opening, aborted]);
+    if (!outcome.ok) {
+      if (outcome.code === 'ECONNREFUSED' || outcome.code === 'ENOENT') {
+        if (await isAbstractBound(address)) throw new ProtocolError(`The name of lock "${name}" is bound by a socket that does not listen: there is no holder to talk to`, { cause: outcome.error });
+        throw new NotHeldError(name, { cause: outcome.error });
+      }
+      if (outcome.code === 'EAGAIN') throw new RemoteError('busy', 'the holder is not accepting connections (backlog full)');
+      throw new OnlyoneError('ERR_BACKEND', `Cannot connect to the holder of "${name}": ${outcome.error.message}`, { cause: outcome.error });
+    }
+    connection = outcome.connection;
+    // The request is written at once, without waiting for the hello: one round trip, not two.
+    // The connection's own timer is only a backstop; `deadline` fires first.
+    // A process that holds the name without speaking the protocol (a lock fd handed to a plain child) accepts
+    // and never answers: its missing hello fails the send in helloTimeoutMs instead of the whole timeoutMs.
+    const silent = connection.hello(lockOptions.helloTimeoutMs).then(() => new Promise<never>(() => {}));
+    silent.catch(() => {});
+    const answer = await Promise.race([connection.request(frame, timeoutMs + 60_000), silent, aborted]);
+    if (answer.type !== 'reply') throw new ProtocolError(`holder answered a message with a ${JSON.stringify(answer.type).slice(0, 40)} frame`);
+    return answer['data'] ?? null;
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    if (connection !== undefined) connection.close();
+    // Timed out while connecting: close the connection if it opens after all.
+    else void opening.then((late) => late.ok && late.connection.close());
+  }
+}
+
+/** Builds the message frame, refusing data that is not plain JSON or is over the cap. */
+function messageFrame(argv: readonly string[], cwd: string, data: unknown, maxMessageBytes: number): Frame {
+  assertPlainJson(data, 'data');
+  const dataBytes = Buffer.byteLength(JSON.stringify(data), 'utf8');
+  if (dataBytes > maxMessageBytes) throw new MessageTooLargeError('The message data', dataBytes, maxMessageBytes);
+  // argv and cwd ride in the envelope, which the holder allows CONTROL_FRAME_BYTES on top of the data.
+  const envelope = Buffer.byteLength(JSON.stringify({ type: 'message', id: Number.MAX_SAFE_INTEGER, argv, cwd, data: null }), 'utf8');
+  if (envelope > CONTROL_FRAME_BYTES) throw new MessageTooLargeError('The message argv and cwd', envelope, CONTROL_FRAME_BYTES);
+  return { type: 'message', argv, cwd, data };
+}
+
+function pickLockOptions(options: SendOptions): StatusOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError(`Options must be an object, got ${options === null ? 'null' : typeof options}`);
+  const { scope, prefix, backend, helloTimeoutMs } = options;
+  const picked: LockOptions = { ...(scope === undefined ? {} : { scope }), ...(prefix === undefined ? {} : { prefix }), ...(backend === undefined ? {} : { backend }) };
+  return helloTimeoutMs === undefined ? picked : { ...picked, helloTimeoutMs };
+}
+
+/** process.cwd() throws when the directory was deleted; the holder then gets an empty cwd, as with a raw client. */
+function currentDirectory(): string {
+  try {
+    return process.cwd();
+  } catch {
+    return '';
+  }
+}
+
+function positive(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidOptionError(`The \`${name}\` option must be a finite number > 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function strings(name: string, value: unknown): readonly string[] {
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw new InvalidOptionError(`The \`${name}\` option must be an array of strings`);
+  return value.slice();
+}
+
+function text(name: string, value: unknown): string {
+  if (typeof value !== 'string') throw new InvalidOptionError(`The \`${name}\` option must be a string, got ${typeof value}`);
+  return value;
+}

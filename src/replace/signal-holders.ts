@@ -1,0 +1,105 @@
+import { closeSync } from 'node:fs';
+import { readdir, readlink } from 'node:fs/promises';
+import { constants } from 'node:os';
+import { pidsHoldingInode } from '../identity/socket-holders.js';
+
+/** How a signal was delivered: through a pidfd (immune to pid reuse) or `kill(2)` after a re-check. */
+export type SignalMethod = 'pidfd' | 'kill';
+
+/** What `signalSocketHolders` did. @internal */
+export interface SignalReport {
+  readonly signalled: readonly number[];
+  readonly method: SignalMethod;
+}
+
+const SYS_PIDFD_SEND_SIGNAL = 424;
+const SYS_PIDFD_OPEN = 434;
+
+interface Libc {
+  syscall(...args: unknown[]): number | bigint;
+  errno(): number;
+}
+
+let libc: Promise<Libc | undefined> | undefined;
+
+/** koffi, loaded only when a replacement reaches the signalling step; undefined if it cannot load. */
+function loadLibc(): Promise<Libc | undefined> {
+  libc ??= (async () => {
+    try {
+      const koffi = (await import('koffi')).default;
+      const lib = koffi.load('libc.so.6');
+      const syscall = lib.func('long syscall(long, ...)') as unknown as (...args: unknown[]) => number | bigint;
+      return { syscall, errno: () => koffi.errno() };
+    } catch {
+      return undefined;
+    }
+  })();
+  return libc;
+}
+
+/**
+ * Sends `signal` to every process that holds the socket `inode` (except this one), and to no other.
+ * With koffi, each pid is opened as a pidfd and re-verified *after* opening, so the signal goes to the
+ * process that was verified even if its pid is recycled meanwhile. Without koffi (or on kernels without
+ * pidfds) it re-verifies and then calls `process.kill`, which leaves a window of microseconds.
+ * @internal
+ */
+export async function signalSocketHolders(inode: number, signal: 'SIGTERM' | 'SIGKILL'): Promise<SignalReport> {
+  const pids = (await pidsHoldingInode(inode)).filter((pid) => pid !== process.pid);
+  const lib = await loadLibc();
+  const signalled: number[] = [];
+  let method: SignalMethod = lib === undefined ? 'kill' : 'pidfd';
+  for (const pid of pids) {
+    const pidfd = lib === undefined ? undefined : pidfdOpen(lib, pid);
+    if (pidfd === 'gone') continue;
+    if (pidfd === undefined) {
+      method = 'kill';
+      if (!(await holds(pid, inode))) continue;
+      try {
+        process.kill(pid, signal);
+        signalled.push(pid);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
+      continue;
+    }
+    try {
+      if (!(await holds(pid, inode))) continue;
+      const result = Number(lib?.syscall(SYS_PIDFD_SEND_SIGNAL, 'int', pidfd, 'int', constants.signals[signal], 'void *', null, 'unsigned int', 0));
+      if (result === 0) signalled.push(pid);
+      else if (lib?.errno() === constants.errno.EPERM) throw permissionError(pid);
+    } finally {
+      closeSync(pidfd);
+    }
+  }
+  return { signalled, method };
+}
+
+/** A pidfd for `pid`; 'gone' when it has exited; undefined when pidfds are not available. */
+function pidfdOpen(lib: Libc, pid: number): number | 'gone' | undefined {
+  const fd = Number(lib.syscall(SYS_PIDFD_OPEN, 'int', pid, 'unsigned int', 0));
+  if (fd >= 0) return fd;
+  return lib.errno() === constants.errno.ESRCH ? 'gone' : undefined;
+}
+
+/** Whether `pid` (as it is now) has a descriptor on the socket `inode`. */
+async function holds(pid: number, inode: number): Promise<boolean> {
+  const target = `socket:[${inode}]`;
+  let fds: string[];
+  try {
+    fds = await readdir(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  for (const fd of fds) {
+    const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    if (link === target) return true;
+  }
+  return false;
+}
+
+function permissionError(pid: number): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(`not permitted to signal pid ${pid}`);
+  error.code = 'EPERM';
+  return error;
+}
