@@ -1,11 +1,16 @@
+import path from 'node:path';
 import { DEFAULT_PREFIX, type Scope } from './address.js';
 import { InvalidOptionError } from './errors.js';
 import type { MessageHandler, PeerIdentity } from './holder/messages.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/frames.js';
 import { normalizePostgresOptions, type NormalizedPostgresOptions, type PostgresOptions } from './backends/postgres-options.js';
 
-/** Where locks live. `abstract` (Linux) is the default; `postgres` spans machines. */
-export type BackendName = 'abstract' | 'postgres';
+/**
+ * Where locks live. `abstract` (Linux abstract sockets) is the default on Linux, `lockfile` (a flock()ed file
+ * plus a socket file) elsewhere; `postgres` spans machines. The `ONLYONE_BACKEND` environment variable overrides
+ * the default.
+ */
+export type BackendName = 'abstract' | 'lockfile' | 'postgres';
 
 /** Options that say which lock a name refers to. */
 export interface LockOptions extends PostgresOptions {
@@ -13,14 +18,21 @@ export interface LockOptions extends PostgresOptions {
   readonly scope?: Scope;
   /** Address prefix, `onlyone/v1/` by default. Snap confinement needs `snap.<instance>.`. */
   readonly prefix?: string;
-  /** Backend to use; `abstract` by default. */
+  /** Backend to use; `abstract` on Linux and `lockfile` elsewhere by default, or `$ONLYONE_BACKEND`. */
   readonly backend?: BackendName;
+  /**
+   * `lockfile` backend: the directory of lock and socket files. Default: `$XDG_RUNTIME_DIR/onlyone`
+   * (or `/tmp/onlyone-<uid>`) for user scope, `/run/onlyone` for system scope.
+   */
+  readonly dir?: string;
 }
 
 /** Options of `status` and `list`. */
 export interface StatusOptions extends LockOptions {
   /** How long to wait for a holder's hello, in ms (default 1000). */
   readonly helloTimeoutMs?: number;
+  /** The uid that should hold the lock: a holder the kernel shows with another uid is a squatter (`ERR_LOCK_SQUATTED`), in any scope. */
+  readonly expectedUid?: number;
 }
 
 /** Options of `acquire`, `tryAcquire` and `withLock`. */
@@ -47,6 +59,8 @@ export interface AcquireOptions extends StatusOptions {
   readonly pollIntervalMs?: number;
   /** How long a peer may take to finish a frame it has started, in ms, before the holder drops it (default 5000). */
   readonly frameTimeoutMs?: number;
+  /** Other uids whose messages and release requests the holder accepts (its own uid and root always may). */
+  readonly allowUids?: readonly number[];
   /**
    * Called when another instance asks this holder to release (`acquire(name, { replace })`, `onlyone stop`).
    * Release the lock (and exit) to be replaced politely. Without it, such requests are refused and the
@@ -79,6 +93,8 @@ export interface NormalizedOptions extends NormalizedPostgresOptions {
   readonly scope: Scope;
   readonly prefix: string;
   readonly backend: BackendName;
+  /** Absolute; undefined means the backend's default for the scope. */
+  readonly dir: string | undefined;
   readonly helloTimeoutMs: number;
   readonly wait: boolean;
   readonly timeoutMs: number | undefined;
@@ -91,12 +107,14 @@ export interface NormalizedOptions extends NormalizedPostgresOptions {
   readonly maxConnections: number;
   readonly pollIntervalMs: number;
   readonly frameTimeoutMs: number;
+  readonly expectedUid: number | undefined;
+  readonly allowUids: readonly number[];
   readonly onReleaseRequest: ((from: PeerIdentity) => void) | undefined;
   readonly replace: { readonly graceMs: number; readonly killAfterMs: number } | undefined;
   readonly slots: number | undefined;
 }
 
-const BACKENDS: readonly BackendName[] = ['abstract', 'postgres'];
+const BACKENDS: readonly BackendName[] = ['abstract', 'lockfile', 'postgres'];
 
 /**
  * Fills in defaults and validates every option, naming the option in any error.
@@ -111,7 +129,8 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
   const normalized: NormalizedOptions = Object.assign(Object.create(null) as object, {
     scope: oneOf('scope', o.scope, ['user', 'system'] as const, 'user'),
     prefix: o.prefix === undefined ? DEFAULT_PREFIX : string('prefix', o.prefix),
-    backend: oneOf('backend', o.backend, BACKENDS, 'abstract'),
+    backend: o.backend === undefined ? defaultBackend() : oneOf('backend', o.backend, BACKENDS, 'abstract'),
+    dir: o.dir === undefined ? undefined : directory(o.dir),
     helloTimeoutMs: positive('helloTimeoutMs', o.helloTimeoutMs, 1000),
     wait: bool('wait', o.wait, false),
     timeoutMs: o.timeoutMs === undefined ? undefined : nonNegative('timeoutMs', o.timeoutMs),
@@ -124,12 +143,31 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
     maxConnections: positive('maxConnections', o.maxConnections, 512),
     pollIntervalMs: positive('pollIntervalMs', o.pollIntervalMs, 1000),
     frameTimeoutMs: positive('frameTimeoutMs', o.frameTimeoutMs, 5000),
+    expectedUid: o.expectedUid === undefined ? undefined : uid('expectedUid', o.expectedUid),
+    allowUids: o.allowUids === undefined ? Object.freeze([]) : uidArray('allowUids', o.allowUids),
     onReleaseRequest: fn('onReleaseRequest', o.onReleaseRequest),
     replace: replaceOption(o.replace),
     slots: o.slots === undefined ? undefined : slotsOption(o.slots),
     ...normalizePostgresOptions(o),
   } satisfies NormalizedOptions);
   return Object.freeze(normalized);
+}
+
+/** `abstract` on Linux, `lockfile` elsewhere, unless `ONLYONE_BACKEND` names one. */
+function defaultBackend(): BackendName {
+  const fromEnv = process.env['ONLYONE_BACKEND'];
+  if (fromEnv === undefined || fromEnv === '') return process.platform === 'linux' ? 'abstract' : 'lockfile';
+  if (!BACKENDS.includes(fromEnv as BackendName)) {
+    throw new InvalidOptionError(`The ONLYONE_BACKEND environment variable must be one of ${BACKENDS.map((b) => `'${b}'`).join(', ')}, got ${JSON.stringify(fromEnv)}`);
+  }
+  return fromEnv as BackendName;
+}
+
+function directory(value: unknown): string {
+  if (typeof value !== 'string' || value === '' || value.includes('\0')) {
+    throw new InvalidOptionError(`The \`dir\` option must be a non-empty path without NUL bytes, got ${JSON.stringify(value)}`);
+  }
+  return path.resolve(value);
 }
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
@@ -198,4 +236,16 @@ function abortSignal(value: unknown): AbortSignal | undefined {
   if (value === undefined) return undefined;
   if (!(value instanceof AbortSignal)) throw new InvalidOptionError('The `signal` option must be an AbortSignal');
   return value;
+}
+
+function uid(name: string, value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > 0xfffffffe) {
+    throw new InvalidOptionError(`The \`${name}\` option must be a uid (an integer from 0 to 4294967294), got ${String(value)}`);
+  }
+  return value as number;
+}
+
+function uidArray(name: string, value: unknown): readonly number[] {
+  if (!Array.isArray(value)) throw new InvalidOptionError(`The \`${name}\` option must be an array of uids`);
+  return Object.freeze(value.map((item: unknown) => uid(name, item)));
 }

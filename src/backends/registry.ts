@@ -1,5 +1,6 @@
 import type { NormalizedOptions } from '../options.js';
 import { abstractBackend } from './abstract.js';
+import { lockfileBackend } from './lockfile.js';
 import { lazyPostgresBackend } from './postgres-lazy.js';
 import type { Backend } from './types.js';
 
@@ -8,6 +9,8 @@ export function backendFor(options: NormalizedOptions): Backend {
   switch (options.backend) {
     case 'abstract':
       return abstractBackend;
+    case 'lockfile':
+      return lockfileBackend;
     case 'postgres':
       return lazyPostgresBackend;
   }
