@@ -49,6 +49,8 @@ export class Lock implements AsyncDisposable {
   /** Aborts when the lock stops being held: `LockLostError` if it was lost, `LockReleasedError` after `release()`. */
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
+      // verify() lets a backend declare the lock lost at once (a lease that ran out while the process was stopped).
+      if (!this.#releaseDone) this.#inner.verify?.();
       const controller = new AbortController();
       this.#controller = controller;
       const lost = this.#inner.lost;
@@ -58,13 +60,17 @@ export class Lock implements AsyncDisposable {
       if (lost.aborted) onLost();
       else if (this.#releaseDone) controller.abort(new LockReleasedError(this.name));
       else lost.addEventListener('abort', onLost, { once: true });
+    } else if (!this.#controller.signal.aborted) {
+      this.#inner.verify?.();
     }
     return this.#controller.signal;
   }
 
   /** True until the lock is released or lost. */
   get held(): boolean {
-    return !this.#releaseDone && !this.#inner.lost.aborted;
+    if (this.#releaseDone) return false;
+    this.#inner.verify?.();
+    return !this.#inner.lost.aborted;
   }
 
   /**

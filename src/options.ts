@@ -3,15 +3,17 @@ import { DEFAULT_PREFIX, type Scope } from './address.js';
 import { InvalidOptionError } from './errors.js';
 import type { MessageHandler, PeerIdentity } from './holder/messages.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/frames.js';
+import { normalizePostgresOptions, type NormalizedPostgresOptions, type PostgresOptions } from './backends/postgres-options.js';
 
 /**
  * Where locks live. `abstract` (Linux abstract sockets) is the default on Linux, `lockfile` (a flock()ed file
- * plus a socket file) elsewhere; the `ONLYONE_BACKEND` environment variable overrides the default.
+ * plus a socket file) elsewhere; `postgres` spans machines. The `ONLYONE_BACKEND` environment variable overrides
+ * the default.
  */
-export type BackendName = 'abstract' | 'lockfile';
+export type BackendName = 'abstract' | 'lockfile' | 'postgres';
 
 /** Options that say which lock a name refers to. */
-export interface LockOptions {
+export interface LockOptions extends PostgresOptions {
   /** `user` (default): one lock per user. `system`: one lock for every user of this network namespace. */
   readonly scope?: Scope;
   /** Address prefix, `onlyone/v1/` by default. Snap confinement needs `snap.<instance>.`. */
@@ -87,7 +89,7 @@ export interface ReplaceOptions {
 export const MAX_SLOTS: number = 1024;
 
 /** Options after defaults and validation. Frozen, null-prototype. @internal */
-export interface NormalizedOptions {
+export interface NormalizedOptions extends NormalizedPostgresOptions {
   readonly scope: Scope;
   readonly prefix: string;
   readonly backend: BackendName;
@@ -112,7 +114,7 @@ export interface NormalizedOptions {
   readonly slots: number | undefined;
 }
 
-const BACKENDS: readonly BackendName[] = ['abstract', 'lockfile'];
+const BACKENDS: readonly BackendName[] = ['abstract', 'lockfile', 'postgres'];
 
 /**
  * Fills in defaults and validates every option, naming the option in any error.
@@ -146,6 +148,7 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
     onReleaseRequest: fn('onReleaseRequest', o.onReleaseRequest),
     replace: replaceOption(o.replace),
     slots: o.slots === undefined ? undefined : slotsOption(o.slots),
+    ...normalizePostgresOptions(o),
   } satisfies NormalizedOptions);
   return Object.freeze(normalized);
 }
