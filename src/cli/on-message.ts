@@ -3,8 +3,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { IncomingMessage, MessageHandler } from '../index.js';
 
-/** Longest stdout taken from an --on-message command; the holder caps replies at 1 MiB anyway. */
-const MAX_OUTPUT_BYTES = 1024 * 1024 + 1;
+/**
+ * Most stdout taken from an --on-message command. Above the holder's reply cap (1 MiB), so that the holder's
+ * own check answers `too_large` for replies just over it; beyond this the command is stopped (handler_error).
+ */
+const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 /** After SIGTERM, how long an abandoned --on-message command has before SIGKILL. */
 const KILL_AFTER_MS = 2000;
 
@@ -58,7 +61,7 @@ function runCommand(command: string, message: IncomingMessage): Promise<unknown>
       closed = true;
       signal.removeEventListener('abort', stopGroup);
       clearTimeout(killTimer);
-      if (overflow) reject(new Error(`--on-message command wrote more than ${MAX_OUTPUT_BYTES - 1} bytes`));
+      if (overflow) reject(new Error(`--on-message command wrote more than ${MAX_OUTPUT_BYTES} bytes`));
       else if (killedBy !== null) reject(new Error(`--on-message command was killed by ${killedBy}`));
       else if (code !== 0) reject(new Error(`--on-message command exited with status ${String(code)}`));
       else resolve(reply(Buffer.concat(chunks).toString('utf8')));
