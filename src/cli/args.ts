@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { signalName } from './signals.js';
 
 /** The CLI's sub-commands. @internal */
 export type CommandName = 'run' | 'status' | 'list' | 'wait' | 'send' | 'stop';
@@ -178,12 +179,15 @@ function parseRun(args: readonly string[]): Parsed {
   const loops = (['keep-running', 'until-success', 'until-failure'] as const).filter((mode) => values[mode] === true);
   if (loops.length > 1) throw new UsageError(`--${loops[0] ?? ''} and --${loops[1] ?? ''} cannot be used together`, 'run');
   const onMessage = text(values['on-message']);
-  const onMessageSignal = signalName(values['on-message-signal']);
+  const signal = text(values['on-message-signal']);
+  const onMessageSignal = signal === undefined ? undefined : signalName(signal);
+  if (signal !== undefined && onMessageSignal === undefined) throw new UsageError(`--on-message-signal: unknown signal '${signal}'`, 'run');
   if (onMessage !== undefined && onMessageSignal !== undefined) throw new UsageError('--on-message and --on-message-signal cannot be used together', 'run');
   const replace = values['replace'] === true;
   const slots = slotCount(values['slots'], 'run');
   if (replace && slots !== undefined) throw new UsageError('--replace and --slots cannot be used together', 'run');
   if (replace && values['forward'] === true) throw new UsageError('--replace and --forward cannot be used together', 'run');
+  if (values['forward'] === true && (values['wait'] === true || timeoutSeconds !== undefined)) throw new UsageError('--forward and --wait cannot be used together', 'run');
   return {
     command: 'run',
     name,
@@ -306,19 +310,6 @@ function slotCount(value: string | boolean | undefined, topic: CommandName): num
   if (!/^\d{1,4}$/u.test(value) || Number(value) < 1 || Number(value) > 1024) throw new UsageError(`--slots takes a number from 1 to 1024, got '${value}'`, topic);
   return Number(value);
 }
-
-/** `TERM`, `SIGTERM`, `sigterm` or a number → `SIGTERM`; only signals Node knows. */
-function signalName(value: string | boolean | undefined): NodeJS.Signals | undefined {
-  if (typeof value !== 'string') return undefined;
-  const upper = value.toUpperCase();
-  const name = /^\d+$/u.test(value) ? SIGNAL_NUMBERS[Number(value)] : upper.startsWith('SIG') ? upper : `SIG${upper}`;
-  if (name === undefined || !SIGNALS.has(name)) throw new UsageError(`--on-message-signal: unknown signal '${value}'`, 'run');
-  return name as NodeJS.Signals;
-}
-
-/** The usual Linux signals a wrapper may pass on (numbers as on x86-64 and arm64). */
-const SIGNAL_NUMBERS: Readonly<Record<number, string>> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 9: 'SIGKILL', 10: 'SIGUSR1', 12: 'SIGUSR2', 14: 'SIGALRM', 15: 'SIGTERM', 18: 'SIGCONT', 19: 'SIGSTOP', 28: 'SIGWINCH' };
-const SIGNALS: ReadonlySet<string> = new Set([...Object.values(SIGNAL_NUMBERS), 'SIGPWR', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGIO']);
 
 function text(value: string | boolean | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;
