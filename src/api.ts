@@ -122,8 +122,9 @@ async function acquireWith(name: string, options: AcquireOptions | undefined, de
     if (error instanceof LockBusyError) {
       // The loser can forward to the holder that refused it (slot 0's, with slots) in one call.
       const target = normalized.slots === undefined ? name : slotName(name, error.holder?.slot ?? 0);
-      const { scope, prefix } = normalized;
-      setForwarder(error, (data, forward) => send(target, data, { maxMessageBytes: normalized.maxMessageBytes, ...forward, scope, prefix }));
+      const { scope, prefix, backend, dir } = normalized;
+      const where = { scope, prefix, backend, ...(dir === undefined ? {} : { dir }) };
+      setForwarder(error, (data, forward) => send(target, data, { maxMessageBytes: normalized.maxMessageBytes, ...forward, ...where }));
     }
     if (timeout?.aborted === true && normalized.signal?.aborted !== true && !(error instanceof OnlyoneError)) {
       const holder = await backend.status(normalized.slots === undefined ? name : slotName(name, 0), normalized).catch(() => undefined);

@@ -180,8 +180,8 @@ export class InvalidLockNameError extends OnlyoneError {
 
 /** An option has the wrong type or value; the message names the option. */
 export class InvalidOptionError extends OnlyoneError {
-  constructor(message: string) {
-    super('ERR_INVALID_OPTION', message);
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_INVALID_OPTION', message, options);
   }
 }
 

@@ -1,10 +1,14 @@
+import path from 'node:path';
 import { DEFAULT_PREFIX, type Scope } from './address.js';
 import { InvalidOptionError } from './errors.js';
 import type { MessageHandler, PeerIdentity } from './holder/messages.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/frames.js';
 
-/** Where locks live. `abstract` (Linux) is the default. */
-export type BackendName = 'abstract';
+/**
+ * Where locks live. `abstract` (Linux abstract sockets) is the default on Linux, `lockfile` (a flock()ed file
+ * plus a socket file) elsewhere; the `ONLYONE_BACKEND` environment variable overrides the default.
+ */
+export type BackendName = 'abstract' | 'lockfile';
 
 /** Options that say which lock a name refers to. */
 export interface LockOptions {
@@ -12,8 +16,13 @@ export interface LockOptions {
   readonly scope?: Scope;
   /** Address prefix, `onlyone/v1/` by default. Snap confinement needs `snap.<instance>.`. */
   readonly prefix?: string;
-  /** Backend to use; `abstract` by default. */
+  /** Backend to use; `abstract` on Linux and `lockfile` elsewhere by default, or `$ONLYONE_BACKEND`. */
   readonly backend?: BackendName;
+  /**
+   * `lockfile` backend: the directory of lock and socket files. Default: `$XDG_RUNTIME_DIR/onlyone`
+   * (or `/tmp/onlyone-<uid>`) for user scope, `/run/onlyone` for system scope.
+   */
+  readonly dir?: string;
 }
 
 /** Options of `status` and `list`. */
@@ -78,6 +87,8 @@ export interface NormalizedOptions {
   readonly scope: Scope;
   readonly prefix: string;
   readonly backend: BackendName;
+  /** Absolute; undefined means the backend's default for the scope. */
+  readonly dir: string | undefined;
   readonly helloTimeoutMs: number;
   readonly wait: boolean;
   readonly timeoutMs: number | undefined;
@@ -95,7 +106,7 @@ export interface NormalizedOptions {
   readonly slots: number | undefined;
 }
 
-const BACKENDS: readonly BackendName[] = ['abstract'];
+const BACKENDS: readonly BackendName[] = ['abstract', 'lockfile'];
 
 /**
  * Fills in defaults and validates every option, naming the option in any error.
@@ -110,7 +121,8 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
   const normalized: NormalizedOptions = Object.assign(Object.create(null) as object, {
     scope: oneOf('scope', o.scope, ['user', 'system'] as const, 'user'),
     prefix: o.prefix === undefined ? DEFAULT_PREFIX : string('prefix', o.prefix),
-    backend: oneOf('backend', o.backend, BACKENDS, 'abstract'),
+    backend: o.backend === undefined ? defaultBackend() : oneOf('backend', o.backend, BACKENDS, 'abstract'),
+    dir: o.dir === undefined ? undefined : directory(o.dir),
     helloTimeoutMs: positive('helloTimeoutMs', o.helloTimeoutMs, 1000),
     wait: bool('wait', o.wait, false),
     timeoutMs: o.timeoutMs === undefined ? undefined : nonNegative('timeoutMs', o.timeoutMs),
@@ -128,6 +140,23 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
     slots: o.slots === undefined ? undefined : slotsOption(o.slots),
   } satisfies NormalizedOptions);
   return Object.freeze(normalized);
+}
+
+/** `abstract` on Linux, `lockfile` elsewhere, unless `ONLYONE_BACKEND` names one. */
+function defaultBackend(): BackendName {
+  const fromEnv = process.env['ONLYONE_BACKEND'];
+  if (fromEnv === undefined || fromEnv === '') return process.platform === 'linux' ? 'abstract' : 'lockfile';
+  if (!BACKENDS.includes(fromEnv as BackendName)) {
+    throw new InvalidOptionError(`The ONLYONE_BACKEND environment variable must be one of ${BACKENDS.map((b) => `'${b}'`).join(', ')}, got ${JSON.stringify(fromEnv)}`);
+  }
+  return fromEnv as BackendName;
+}
+
+function directory(value: unknown): string {
+  if (typeof value !== 'string' || value === '' || value.includes('\0')) {
+    throw new InvalidOptionError(`The \`dir\` option must be a non-empty path without NUL bytes, got ${JSON.stringify(value)}`);
+  }
+  return path.resolve(value);
 }
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {

@@ -1,6 +1,7 @@
 // The core lock contract, against every backend in BACKENDS, with real processes.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { acquire, tryAcquire, withLock, status, list, LockBusyError, LockTimeoutError } from '../dist/index.js';
 import { BACKENDS, backendOptions, delay, exitOf, fixture, jsonLines, lockName, now, startHolder } from './helpers.mjs';
@@ -54,7 +55,7 @@ for (const kind of BACKENDS) {
         assert.equal((await holder.events.next()).event, 'acquired');
         const waiter = startHolder(name, { options: opts(), mode: 'wait' });
         // Give the waiter time to start and connect; the lock is held, so it cannot have acquired.
-        await waitUntilConnected(name, holder.pid);
+        await waitUntilConnected(name, holder.pid, opts());
         const killedAt = now();
         holder.child.kill('SIGKILL');
         const got = await waiter.events.next();
@@ -175,10 +176,14 @@ for (const kind of BACKENDS) {
 }
 
 /** Resolves once a contender can see `pid` holding `name` and a waiter had a moment to connect. */
-async function waitUntilConnected(name, pid) {
+async function waitUntilConnected(name, pid, options) {
   for (let i = 0; i < 100; i++) {
-    if ((await status(name).catch(() => undefined))?.pid === pid) break;
+    if ((await status(name, options).catch(() => undefined))?.pid === pid) break;
     await delay(10);
   }
   await delay(150);
+  // Under load the waiter process may not even have started yet: wait until the holder side shows a second
+  // socket with the name (the waiter's accepted connection) in /proc/net/unix, for abstract names and files alike.
+  const sockets = () => readFileSync('/proc/net/unix', 'utf8').split('\n').filter((line) => line.includes(`/${name}`)).length;
+  for (let i = 0; i < 600 && sockets() < 2; i++) await delay(50);
 }

@@ -1,7 +1,9 @@
 // Shared helpers for tests: random lock names and real holder processes.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
@@ -71,13 +73,25 @@ export function fdCount(pid = process.pid) {
 export const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Backends the shared core suite runs against. Each backend adds itself here. */
-export const BACKENDS = ['abstract'];
+export const BACKENDS = ['abstract', 'lockfile'];
+
+let lockfileDir;
+/** One private lock directory per test process (lock names are unique, so tests can share it). */
+function lockfileTestDir() {
+  if (lockfileDir === undefined) {
+    lockfileDir = mkdtempSync(join(tmpdir(), 'oo-core-'));
+    process.once('exit', () => rmSync(lockfileDir, { recursive: true, force: true }));
+  }
+  return lockfileDir;
+}
 
 /** Per-backend options every acquire/status call in the core suite passes. */
 export function backendOptions(kind) {
   switch (kind) {
     case 'abstract':
       return {};
+    case 'lockfile':
+      return { backend: 'lockfile', dir: lockfileTestDir() };
     default:
       throw new Error(`no test options for backend ${kind}`);
   }

@@ -1,5 +1,6 @@
 import type { NormalizedOptions } from '../options.js';
 import { abstractBackend } from './abstract.js';
+import { lockfileBackend } from './lockfile.js';
 import type { Backend } from './types.js';
 
 /** The backend the options name. @internal */
@@ -7,5 +8,7 @@ export function backendFor(options: NormalizedOptions): Backend {
   switch (options.backend) {
     case 'abstract':
       return abstractBackend;
+    case 'lockfile':
+      return lockfileBackend;
   }
 }

@@ -1,6 +1,8 @@
 import { abstractAddress } from '../address.js';
 import { InvalidOptionError, MessageTooLargeError, NotHeldError, OnlyoneError, ProtocolError, RemoteError, SendTimeoutError, type ForwardOptions } from '../errors.js';
-import { normalizeOptions, type LockOptions, type StatusOptions } from '../options.js';
+import { lockfilePaths } from '../backends/lockfile-paths.js';
+import { dirOf } from '../backends/lockfile.js';
+import { normalizeOptions, type LockOptions, type NormalizedOptions, type StatusOptions } from '../options.js';
 import { CONTROL_FRAME_BYTES, type Frame } from '../protocol/frames.js';
 import { isAbstractBound } from '../proc/net-unix.js';
 import { assertAbstractSupported } from '../runtime.js';
@@ -41,9 +43,7 @@ export async function send(name: string, data: unknown = null, options?: SendOpt
   const argv = o.argv === undefined ? process.argv.slice() : strings('argv', o.argv);
   const cwd = o.cwd === undefined ? currentDirectory() : text('cwd', o.cwd);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new InvalidOptionError('The `signal` option must be an AbortSignal');
-  if (lockOptions.backend !== 'abstract') throw new InvalidOptionError(`The \`backend\` option '${lockOptions.backend}' does not support messages`);
-  assertAbstractSupported();
-  const address = abstractAddress(name, lockOptions.scope, lockOptions.prefix, process.getuid?.() ?? 0);
+  const address = holderAddress(name, lockOptions);
   const frame = messageFrame(argv, cwd, data, maxMessageBytes);
   o.signal?.throwIfAborted();
 
@@ -96,10 +96,18 @@ function messageFrame(argv: readonly string[], cwd: string, data: unknown, maxMe
   return { type: 'message', argv, cwd, data };
 }
 
+/** Where the holder of `name` listens: its abstract address, or its socket file on the lockfile backend. */
+function holderAddress(name: string, options: NormalizedOptions): string {
+  if (options.backend === 'lockfile') return lockfilePaths(name, dirOf(options)).sock;
+  if (options.backend !== 'abstract') throw new InvalidOptionError(`The \`backend\` option '${options.backend}' does not support messages`);
+  assertAbstractSupported();
+  return abstractAddress(name, options.scope, options.prefix, process.getuid?.() ?? 0);
+}
+
 function pickLockOptions(options: SendOptions): StatusOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError(`Options must be an object, got ${options === null ? 'null' : typeof options}`);
-  const { scope, prefix, backend, helloTimeoutMs } = options;
-  const picked: LockOptions = { ...(scope === undefined ? {} : { scope }), ...(prefix === undefined ? {} : { prefix }), ...(backend === undefined ? {} : { backend }) };
+  const { scope, prefix, backend, dir, helloTimeoutMs } = options;
+  const picked: LockOptions = { ...(scope === undefined ? {} : { scope }), ...(prefix === undefined ? {} : { prefix }), ...(backend === undefined ? {} : { backend }), ...(dir === undefined ? {} : { dir }) };
   return helloTimeoutMs === undefined ? picked : { ...picked, helloTimeoutMs };
 }
 
