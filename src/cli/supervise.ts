@@ -24,8 +24,9 @@ export class Supervisor {
   #child: ChildProcess | undefined;
   #stopping = false;
   #wake: (() => void) | undefined;
-  /** Signals that arrived before the first command was spawned. */
+  /** Signals that arrived before the first command was spawned. Between two runs of a loop, they are dropped. */
   readonly #early: NodeJS.Signals[] = [];
+  #spawned = false;
 
   constructor(args: RunArgs) {
     this.#args = args;
@@ -46,15 +47,16 @@ export class Supervisor {
     this.#stopping = true;
     if (this.#child !== undefined) this.#child.kill(signal);
     // Before the first command is spawned: it gets the signal as soon as it exists.
-    else if (this.#wake === undefined) this.#early.push(signal);
+    else if (!this.#spawned) this.#early.push(signal);
     this.#wake?.();
   }
 
   readonly #forward = (signal: NodeJS.Signals): void => {
     if (signal === 'SIGINT' || signal === 'SIGTERM') this.#stopping = true;
     if (this.#child !== undefined) this.#child.kill(signal);
-    else if (!this.#stopping || this.#wake === undefined) this.#early.push(signal);
-    this.#wake?.();
+    // A HUP queued for the next run of a loop would kill it on arrival: only the first run gets early signals.
+    else if (!this.#spawned) this.#early.push(signal);
+    if (this.#stopping) this.#wake?.();
   };
 
   /** Runs the command (in a loop if asked), then releases the lock. Resolves with how the last run ended. */
@@ -116,6 +118,7 @@ export class Supervisor {
       return { ended: { error: error as Error }, lost: false };
     }
     this.#child = child;
+    this.#spawned = true;
     for (const signal of this.#early.splice(0)) child.kill(signal);
 
     let lost = false;
