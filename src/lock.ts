@@ -27,6 +27,8 @@ export class Lock implements AsyncDisposable {
   readonly slot: number | undefined;
   /** When the lock was acquired, in ms since the epoch. */
   readonly acquiredAt: number;
+  /** With `replace`: how the previous holder went (`released` on request, `terminated`, `killed`); undefined if the lock was free. */
+  readonly replaced: 'released' | 'terminated' | 'killed' | undefined;
   readonly #inner: BackendLock;
   readonly #controller = new AbortController();
   #release: Promise<void> | undefined;
@@ -39,6 +41,7 @@ export class Lock implements AsyncDisposable {
     this.address = inner.address;
     this.fence = inner.fence;
     this.slot = inner.slot;
+    this.replaced = inner.replaced;
     this.acquiredAt = Date.now();
     this.#inner = inner;
     const onLost = (): void => {

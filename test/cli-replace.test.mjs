@@ -97,9 +97,27 @@ test('run --replace: the new run stops the old one politely and runs its command
     const result = await replaced.done;
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, `took\n${name}\n`);
+    assert.match(result.stderr, /^onlyone: replaced the previous holder \(released\)$/m);
     assert.equal((await old.done).signal, 'SIGTERM');
   } finally {
     await old.release();
+  }
+});
+
+test('lock.replaced says how acquire({ replace }) got the lock', async () => {
+  const name = lockName('cli-replaced-field');
+  const { acquire } = await import('../dist/index.js');
+  const free = await acquire(name, { replace: { graceMs: 500 } });
+  assert.equal(free.replaced, undefined);
+  await free.release();
+  const holder = startHolder(name, { mode: 'stubborn' });
+  try {
+    assert.equal((await holder.events.next(20_000)).event, 'acquired');
+    const lock = await acquire(name, { replace: { graceMs: 500, killAfterMs: 20_000 } });
+    assert.equal(lock.replaced, 'terminated');
+    await lock.release();
+  } finally {
+    holder.child.kill('SIGKILL');
   }
 });
 

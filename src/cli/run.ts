@@ -21,7 +21,10 @@ export async function run(args: RunArgs): Promise<Outcome> {
   const onMessage = await messageHandler(args, supervisor);
   for (let attempt = 1; ; attempt++) {
     const taken = await take(args, supervisor, onMessage);
-    if (taken.lock !== undefined) return supervisor.supervise(taken.lock);
+    if (taken.lock !== undefined) {
+      if (taken.lock.replaced !== undefined && !args.quiet) process.stderr.write(`onlyone: replaced the previous holder (${taken.lock.replaced})\n`);
+      return supervisor.supervise(taken.lock);
+    }
     if (taken.busy === undefined) return { code: args.conflictCode };
     const forwarded = await forward(args, taken.busy, attempt < FORWARD_ATTEMPTS);
     if (forwarded !== undefined) return forwarded;
