@@ -65,6 +65,18 @@ test('run --forward: a second launch sends COMMAND ARG... and its cwd to the fir
   assert.deepEqual([first.code, first.stdout], [0, 'ran\n']);
 });
 
+test('run --forward --slots: a full pool forwards to slot 0\'s holder', async () => {
+  const name = lockName('cli-forward-slots');
+  const holder = await holdWithCli(name, ['--slots', '1', '--on-message', 'cat']);
+  try {
+    const second = await cli(['run', '--forward', '--slots', '1', name, '--', 'worker', 'job 1']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(JSON.parse(second.stdout).argv, ['worker', 'job 1']);
+  } finally {
+    await holder.release();
+  }
+});
+
 test('--on-message: text output is a string reply, a failing command an error reply (exit 76)', async () => {
   const name = lockName('cli-onmsg');
   const script = 'read -r line; case "$line" in *\'"fail"\'*) echo oops >&2; exit 3;; *\'"text"\'*) printf "plain words\\n";; *) printf "%s" "$line" | wc -c;; esac';
