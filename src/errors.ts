@@ -202,6 +202,13 @@ export class RemoteError extends OnlyoneError {
   }
 }
 
+/** The lock server (e.g. PostgreSQL) could not be reached or refused a request, or its driver is missing. The driver error is in `cause`. */
+export class BackendError extends OnlyoneError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_BACKEND', message, options);
+  }
+}
+
 /** The runtime cannot bind abstract sockets correctly (libuv < 1.46), or the platform has none. */
 export class UnsupportedError extends OnlyoneError {}
 
@@ -209,5 +216,6 @@ function describeHolder(holder: Holder | undefined): string {
   if (holder === undefined) return '';
   if (holder.pid === 0) return ` by a process that did not identify itself${holder.unverifiedReason === undefined ? '' : ` (${holder.unverifiedReason})`}`;
   const command = holder.argv.length > 0 ? `, '${holder.argv.join(' ')}'` : '';
-  return ` by pid ${holder.pid}${command}`;
+  const host = holder.hostname === '' ? '' : ` on ${holder.hostname}`;
+  return ` by pid ${holder.pid}${host}${command}`;
 }

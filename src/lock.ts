@@ -53,12 +53,13 @@ export class Lock implements AsyncDisposable {
 
   /** Aborts when the lock stops being held: `LockLostError` if it was lost, `LockReleasedError` after `release()`. */
   get signal(): AbortSignal {
+    if (!this.#controller.signal.aborted) this.#inner.verify?.();
     return this.#controller.signal;
   }
 
   /** True until the lock is released or lost. */
   get held(): boolean {
-    return !this.#controller.signal.aborted;
+    return !this.signal.aborted;
   }
 
   /**

@@ -3,15 +3,17 @@ import { DEFAULT_PREFIX, type Scope } from './address.js';
 import { InvalidOptionError } from './errors.js';
 import type { MessageHandler, PeerIdentity } from './holder/messages.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/frames.js';
+import { normalizePostgresOptions, type NormalizedPostgresOptions, type PostgresOptions } from './backends/postgres-options.js';
 
 /**
  * Where locks live. `abstract` (Linux abstract sockets) is the default on Linux, `lockfile` (a flock()ed file
- * plus a socket file) elsewhere; the `ONLYONE_BACKEND` environment variable overrides the default.
+ * plus a socket file) elsewhere; `postgres` spans machines. The `ONLYONE_BACKEND` environment variable overrides
+ * the default.
  */
-export type BackendName = 'abstract' | 'lockfile';
+export type BackendName = 'abstract' | 'lockfile' | 'postgres';
 
 /** Options that say which lock a name refers to. */
-export interface LockOptions {
+export interface LockOptions extends PostgresOptions {
   /** `user` (default): one lock per user. `system`: one lock for every user of this network namespace. */
   readonly scope?: Scope;
   /** Address prefix, `onlyone/v1/` by default. Snap confinement needs `snap.<instance>.`. */
@@ -29,6 +31,8 @@ export interface LockOptions {
 export interface StatusOptions extends LockOptions {
   /** How long to wait for a holder's hello, in ms (default 1000). */
   readonly helloTimeoutMs?: number;
+  /** The uid that should hold the lock: a holder the kernel shows with another uid is a squatter (`ERR_LOCK_SQUATTED`), in any scope. */
+  readonly expectedUid?: number;
 }
 
 /** Options of `acquire`, `tryAcquire` and `withLock`. */
@@ -55,6 +59,8 @@ export interface AcquireOptions extends StatusOptions {
   readonly pollIntervalMs?: number;
   /** How long a peer may take to finish a frame it has started, in ms, before the holder drops it (default 5000). */
   readonly frameTimeoutMs?: number;
+  /** Other uids whose messages and release requests the holder accepts (its own uid and root always may). */
+  readonly allowUids?: readonly number[];
   /**
    * Called when another instance asks this holder to release (`acquire(name, { replace })`, `onlyone stop`).
    * Release the lock (and exit) to be replaced politely. Without it, such requests are refused and the
@@ -83,7 +89,7 @@ export interface ReplaceOptions {
 export const MAX_SLOTS: number = 1024;
 
 /** Options after defaults and validation. Frozen, null-prototype. @internal */
-export interface NormalizedOptions {
+export interface NormalizedOptions extends NormalizedPostgresOptions {
   readonly scope: Scope;
   readonly prefix: string;
   readonly backend: BackendName;
@@ -101,12 +107,14 @@ export interface NormalizedOptions {
   readonly maxConnections: number;
   readonly pollIntervalMs: number;
   readonly frameTimeoutMs: number;
+  readonly expectedUid: number | undefined;
+  readonly allowUids: readonly number[];
   readonly onReleaseRequest: ((from: PeerIdentity) => void) | undefined;
   readonly replace: { readonly graceMs: number; readonly killAfterMs: number } | undefined;
   readonly slots: number | undefined;
 }
 
-const BACKENDS: readonly BackendName[] = ['abstract', 'lockfile'];
+const BACKENDS: readonly BackendName[] = ['abstract', 'lockfile', 'postgres'];
 
 /**
  * Fills in defaults and validates every option, naming the option in any error.
@@ -135,9 +143,12 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
     maxConnections: positive('maxConnections', o.maxConnections, 512),
     pollIntervalMs: positive('pollIntervalMs', o.pollIntervalMs, 1000),
     frameTimeoutMs: positive('frameTimeoutMs', o.frameTimeoutMs, 5000),
+    expectedUid: o.expectedUid === undefined ? undefined : uid('expectedUid', o.expectedUid),
+    allowUids: o.allowUids === undefined ? Object.freeze([]) : uidArray('allowUids', o.allowUids),
     onReleaseRequest: fn('onReleaseRequest', o.onReleaseRequest),
     replace: replaceOption(o.replace),
     slots: o.slots === undefined ? undefined : slotsOption(o.slots),
+    ...normalizePostgresOptions(o),
   } satisfies NormalizedOptions);
   return Object.freeze(normalized);
 }
@@ -225,4 +236,16 @@ function abortSignal(value: unknown): AbortSignal | undefined {
   if (value === undefined) return undefined;
   if (!(value instanceof AbortSignal)) throw new InvalidOptionError('The `signal` option must be an AbortSignal');
   return value;
+}
+
+function uid(name: string, value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > 0xfffffffe) {
+    throw new InvalidOptionError(`The \`${name}\` option must be a uid (an integer from 0 to 4294967294), got ${String(value)}`);
+  }
+  return value as number;
+}
+
+function uidArray(name: string, value: unknown): readonly number[] {
+  if (!Array.isArray(value)) throw new InvalidOptionError(`The \`${name}\` option must be an array of uids`);
+  return Object.freeze(value.map((item: unknown) => uid(name, item)));
 }

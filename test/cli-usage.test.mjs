@@ -42,12 +42,16 @@ test('names and options the library refuses exit 64 with its message', async () 
   const tooLong = await cli(['status', 'x'.repeat(200)]);
   assert.equal(tooLong.code, 64);
   assert.match(tooLong.stderr, /too long/);
-  // Only the abstract backend exists so far: any other, named or as a URL, is the library's ERR_INVALID_OPTION.
-  for (const backend of ['postgres://db.example/locks', 'etcd']) {
+  // A backend the library does not have, named or as a URL, is the library's ERR_INVALID_OPTION.
+  for (const backend of ['etcd', 'etcd://127.0.0.1:2379']) {
     const result = await cli(['run', '--backend', backend, lockName('cli-backend'), '--', 'true']);
     assert.equal(result.code, 64, result.stderr);
     assert.match(result.stderr, /The `backend` option must be one of 'abstract'/);
   }
+  // postgres exists: a server that cannot be reached is ERR_BACKEND, EX_UNAVAILABLE.
+  const unreachable = await cli(['run', '--backend', 'postgres://nobody@127.0.0.1:1/locks', lockName('cli-backend'), '--', 'true']);
+  assert.equal(unreachable.code, 69, unreachable.stderr);
+  assert.match(unreachable.stderr, /ECONNREFUSED/);
   assert.equal((await cli(['run', '--backend', 'abstract', lockName('cli-backend'), '--', 'true'])).code, 0);
 });
 

@@ -265,17 +265,26 @@ describe('send to other holders', () => {
   });
 });
 
-test('messages never load koffi: acquire with onMessage, send and LockBusyError#send stay on the fast path', () => {
-  const script = `
-    import { acquire, send } from ${JSON.stringify(distEntry)};
-    import { readFileSync } from 'node:fs';
-    const name = ${JSON.stringify(lockName('msg-koffi'))};
-    const lock = await acquire(name, { onMessage: ({ data }) => data });
-    if ((await send(name, 42)) !== 42) throw new Error('bad reply');
-    const busy = await acquire(name).catch((e) => e);
-    if ((await busy.send('x')) !== 'x') throw new Error('bad forward');
-    await lock.release();
-    process.stdout.write(String(/koffi/.test(readFileSync('/proc/self/maps', 'latin1'))));
-  `;
-  assert.equal(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }), 'false');
+test('the sending side of messages never loads koffi: acquire with onMessage, then send from another process', async () => {
+  // The holder does load koffi on its first request: it checks the sender's uid with SO_PEERCRED
+  // (identity.test.mjs). A busy acquire in user scope loads it too, to tell a squatter from a holder.
+  const { child, events, exited } = startHolder(lockName('msg-koffi'), { mode: 'echo' });
+  const { event } = await events.next(20_000);
+  assert.equal(event, 'acquired');
+  const name = child.spawnargs[2];
+  try {
+    const script = `
+      import { send } from ${JSON.stringify(distEntry)};
+      import { readFileSync } from 'node:fs';
+      const reply = await send(${JSON.stringify(name)}, 42);
+      if (reply.data !== 42) throw new Error('bad reply ' + JSON.stringify(reply));
+      process.stdout.write(String(/koffi/.test(readFileSync('/proc/self/maps', 'latin1'))));
+    `;
+    const { execFile } = await import('node:child_process');
+    const out = await new Promise((resolve, reject) => execFile(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+    assert.equal(out, 'false');
+  } finally {
+    child.stdin.end();
+    await exited;
+  }
 });

@@ -1,20 +1,20 @@
-import { abstractAddress, scopeSegment } from '../address.js';
-import { HolderConnection } from '../client/holder-connection.js';
+import { abstractAddress } from '../address.js';
+import type { HolderConnection } from '../client/holder-connection.js';
 import { LockBusyError } from '../errors.js';
-import { holderFromHello } from '../holder/hello.js';
+import { peerCredentials } from '../identity/peercred.js';
+import { requiredUid, squattedError } from '../identity/squatting.js';
 import type { Holder } from '../holder/types.js';
 import type { NormalizedOptions } from '../options.js';
-import { abstractListeners, addressCandidates, isAbstractBound } from '../proc/net-unix.js';
 import { assertAbstractSupported } from '../runtime.js';
+import { KIND, boundUid, inspectHolder, readHolder } from './abstract-holder.js';
+import { listHolders } from './abstract-list.js';
 import { SocketLock, bindExclusive } from './socket-lock.js';
 import { bindReplacing } from './socket-replace.js';
 import { acquireSlot } from './socket-slots.js';
 import { waitForRelease, type WaitState } from './socket-wait.js';
 import type { AcquireRequest, Backend, BackendLock } from './types.js';
 
-const KIND = 'abstract';
-/** Locks listed at once; each costs a connection and a hello. */
-const LIST_CONCURRENCY = 64;
+export { readHolder };
 
 function addressOf(name: string, options: NormalizedOptions): string {
   assertAbstractSupported();
@@ -22,36 +22,24 @@ function addressOf(name: string, options: NormalizedOptions): string {
 }
 
 /**
- * Reads the hello of whoever holds `address`. Undefined when nothing listens there.
- * A holder that accepts but never says hello (the lock fd was handed to a non-onlyone child) is reported
- * with pid 0 and uid -1, and `verified: false`.
- * @internal
+ * Throws LockSquattedError when the kernel shows a foreign uid holding `address`: `binderUid` from
+ * SO_PEERCRED, or, without it (no koffi, or a socket that does not listen), a holder /proc confirmed.
  */
-export async function readHolder(address: string, helloTimeoutMs: number): Promise<Holder | undefined> {
-  const outcome = await HolderConnection.open(address);
-  if (!outcome.ok) {
-    if (outcome.code === 'EAGAIN') return silentHolder('the holder is not accepting connections (backlog full)');
-    return (await isAbstractBound(address)) ? silentHolder('the name is bound by a socket that does not listen') : undefined;
+async function assertNotSquatted(name: string, address: string, options: NormalizedOptions, binderUid: number | undefined): Promise<void> {
+  const required = requiredUid(options);
+  if (required === undefined) return;
+  if (binderUid !== undefined) {
+    if (binderUid !== required) throw squattedError(name, binderUid, await readHolder(address, options.helloTimeoutMs), options);
+    return;
   }
-  const { connection } = outcome;
-  try {
-    const hello = await connection.hello(helloTimeoutMs);
-    return holderFromHello(hello, KIND) ?? silentHolder('the holder sent a malformed hello');
-  } catch (error) {
-    return silentHolder(`the holder sent no hello: ${(error as Error).message}`);
-  } finally {
-    connection.close();
-  }
-}
-
-function silentHolder(reason: string): Holder {
-  return { name: '', scope: '', pid: 0, uid: -1, hostname: '', argv: [], cwd: '', acquiredAt: 0, heldForMs: 0, protocol: 0, verified: false, unverifiedReason: reason, backend: KIND };
+  const known = await readHolder(address, options.helloTimeoutMs);
+  if (known?.verified === true && known.uid >= 0 && known.uid !== required) throw squattedError(name, known.uid, known, options);
 }
 
 /** The Linux abstract-socket backend: the lock is a name in the kernel, freed the instant its holder dies. */
 export const abstractBackend: Backend = {
   kind: KIND,
-  capabilities: { verifiedIdentity: false, messaging: true, slots: true, fencing: false },
+  capabilities: { verifiedIdentity: true, messaging: true, slots: true, fencing: false },
 
   async acquire(request: AcquireRequest): Promise<BackendLock> {
     const { name, options, signal } = request;
@@ -63,40 +51,45 @@ export const abstractBackend: Backend = {
       return stage === 'free' ? lock : Object.assign(lock, { replaced: stage });
     }
     const state: WaitState = { refusals: 0 };
+    const required = requiredUid(options);
+    let squatChecked = required === undefined;
     for (;;) {
       const server = await bindExclusive(address);
       if (server !== undefined) return new SocketLock({ server, address, name, options, backend: KIND });
-      if (!options.wait) {
-        throw new LockBusyError(name, request.describeHolder ? await readHolder(address, options.helloTimeoutMs) : undefined);
+      // Busy. Before reporting it or waiting on it, make sure the holder is not a foreign uid (a squatter).
+      const checkSquat = !squatChecked && required !== undefined;
+      if (!options.wait && request.describeHolder) {
+        const { holder, boundUid: uid } = await inspectHolder(address, options.helloTimeoutMs);
+        // The kernel's uid of the binder; without koffi, the uid /proc confirmed for a verified holder.
+        const confirmed = uid ?? (holder?.verified === true && holder.uid >= 0 ? holder.uid : undefined);
+        if (required !== undefined && confirmed !== undefined && confirmed !== required) throw squattedError(name, confirmed, holder, options);
+        throw new LockBusyError(name, holder);
       }
-      await waitForRelease(address, options.pollIntervalMs, signal, state);
+      if (!options.wait) {
+        if (checkSquat) await assertNotSquatted(name, address, options, await boundUid(address));
+        throw new LockBusyError(name, undefined);
+      }
+      // Waiting: the wait's own connection is checked while it already watches the holder (koffi may be loading).
+      const inspect = checkSquat
+        ? async (connection: HolderConnection): Promise<void> => {
+            const fd = connection.fd;
+            await assertNotSquatted(name, address, options, fd === undefined ? undefined : (await peerCredentials(fd))?.uid);
+            // Only a finished check counts: a release that wins the race leaves it for the next busy round.
+            squatChecked = true;
+          }
+        : undefined;
+      await waitForRelease(address, options.pollIntervalMs, signal, state, inspect);
     }
   },
 
-  status(name: string, options: NormalizedOptions): Promise<Holder | undefined> {
-    return readHolder(addressOf(name, options), options.helloTimeoutMs);
+  async status(name: string, options: NormalizedOptions): Promise<Holder | undefined> {
+    const holder = await readHolder(addressOf(name, options), options.helloTimeoutMs);
+    // A holder without hello (an inherited fd) cannot say which lock it holds; we know.
+    return holder?.name === '' ? { ...holder, name, scope: options.scope } : holder;
   },
 
-  async list(options: NormalizedOptions): Promise<Holder[]> {
+  list(options: NormalizedOptions): Promise<Holder[]> {
     assertAbstractSupported();
-    const scopePrefix = options.scope === 'system' ? `${options.prefix}${scopeSegment('system', 0)}/` : `${options.prefix}${scopeSegment('user', process.getuid?.() ?? 0)}/`;
-    const listeners = await abstractListeners(scopePrefix);
-    const holders: Holder[] = [];
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < listeners.length) {
-        const listener = listeners[next++];
-        if (listener === undefined) break;
-        for (const address of addressCandidates(listener.path)) {
-          const holder = await readHolder(address, options.helloTimeoutMs);
-          if (holder === undefined) continue;
-          const printedName = address.slice(1 + scopePrefix.length).replace(/\0+$/u, '');
-          holders.push(holder.pid === 0 ? { ...holder, name: printedName, scope: options.scope } : holder);
-          break;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, listeners.length) }, worker));
-    return holders.sort((a, b) => a.name.localeCompare(b.name));
+    return listHolders(options);
   },
 };

@@ -1,6 +1,7 @@
 import type { NormalizedOptions } from '../options.js';
 import { abstractBackend } from './abstract.js';
 import { lockfileBackend } from './lockfile.js';
+import { lazyPostgresBackend } from './postgres-lazy.js';
 import type { Backend } from './types.js';
 
 /** The backend the options name. @internal */
@@ -10,5 +11,7 @@ export function backendFor(options: NormalizedOptions): Backend {
       return abstractBackend;
     case 'lockfile':
       return lockfileBackend;
+    case 'postgres':
+      return lazyPostgresBackend;
   }
 }

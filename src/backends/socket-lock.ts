@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { buildHello } from '../holder/hello.js';
-import type { PeerIdentity } from '../holder/messages.js';
 import { HolderServer } from '../holder/server.js';
+import { identifyPeer, peerAuthorizer } from '../identity/peer-identity.js';
+import { socketFd } from '../identity/socket-fd.js';
 import type { NormalizedOptions } from '../options.js';
 import type { BackendLock } from './types.js';
 
@@ -41,8 +42,6 @@ export function bindExclusive(address: string): Promise<net.Server | undefined> 
   });
 }
 
-const anonymous: PeerIdentity = Object.freeze({ pid: undefined, uid: undefined, verified: false });
-
 /**
  * A lock held by a bound listening socket, serving the holder protocol on it.
  * @internal
@@ -80,8 +79,8 @@ export class SocketLock implements BackendLock {
       frameTimeoutMs: options.frameTimeoutMs,
       messageTimeoutMs: options.messageTimeoutMs,
       onMessage: options.onMessage,
-      identify: () => Promise.resolve(anonymous),
-      authorize: () => true,
+      identify: identifyPeer,
+      authorize: peerAuthorizer(options.allowUids),
       onReleaseRequest: options.onReleaseRequest,
       ref: options.ref,
     });
@@ -89,8 +88,7 @@ export class SocketLock implements BackendLock {
   }
 
   get fd(): number | undefined {
-    const handle = (this.#server as unknown as { _handle?: { fd?: number } })._handle;
-    return typeof handle?.fd === 'number' && handle.fd >= 0 ? handle.fd : undefined;
+    return socketFd(this.#server);
   }
 
   get lost(): AbortSignal {

@@ -18,7 +18,14 @@ export interface WaitState {
  * Rejects with `signal.reason` when the signal aborts.
  * @internal
  */
-export async function waitForRelease(address: string, pollIntervalMs: number, signal: AbortSignal | undefined, state: WaitState): Promise<void> {
+export async function waitForRelease(
+  address: string,
+  pollIntervalMs: number,
+  signal: AbortSignal | undefined,
+  state: WaitState,
+  /** Runs once connected, alongside the wait (e.g. the squatting check); if it rejects, so does the wait. */
+  inspect?: (connection: HolderConnection) => Promise<void>,
+): Promise<void> {
   signal?.throwIfAborted();
   const outcome = await HolderConnection.open(address);
   if (!outcome.ok) {
@@ -35,7 +42,12 @@ export async function waitForRelease(address: string, pollIntervalMs: number, si
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const safety = sleep(pollIntervalMs, 'poll', { signal: aborted.signal }).catch(() => 'aborted');
-    const closedBy = await Promise.race([connection.closed.then(() => 'closed'), safety]);
+    // The inspection runs while we already wait: a close still wakes us at once, and only its failure ends the wait.
+    const inspection = inspect?.(connection);
+    const inspected = inspection === undefined ? [] : [inspection.then(() => new Promise<string>(() => {}))];
+    const closedBy = await Promise.race([connection.closed.then(() => 'closed'), safety, ...inspected]);
+    // The safety poll fired first: the holder is still there, so the inspection's verdict still matters.
+    if (closedBy !== 'closed') await inspection;
     if (closedBy === 'closed') {
       const failure = await connection.hello(1).then(
         () => undefined,

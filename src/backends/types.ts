@@ -30,6 +30,11 @@ export interface BackendLock {
   release(): Promise<void>;
   /** Whether holding the lock keeps the event loop alive. */
   setRef(keepAlive: boolean): void;
+  /**
+   * Re-checks at once whether the lock can still be held, aborting `lost` if not (e.g. a lease that ran out while
+   * the process was stopped). Called before `Lock.signal` and `Lock.held` answer, so no timer has to run first.
+   */
+  verify?(): void;
 }
 
 /** One acquisition attempt, as the generic layer hands it to a backend. @internal */

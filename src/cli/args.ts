@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { expectedUidOf } from './expect-user.js';
 import { signalName } from './signals.js';
 
 /** The CLI's sub-commands. @internal */
@@ -14,6 +15,8 @@ export interface LockArgs {
   /** A backend name, or a URL such as `postgres://host/db`. */
   readonly backend: string | undefined;
   readonly dir: string | undefined;
+  /** `--expect-user`: the uid that should hold the lock; another holder is a squatter (exit 77). */
+  readonly expectedUid: number | undefined;
 }
 
 /** A parsed command line. @internal */
@@ -84,6 +87,7 @@ const LOCK_OPTIONS = {
   prefix: { type: 'string' },
   backend: { type: 'string' },
   dir: { type: 'string' },
+  'expect-user': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Options;
 
@@ -233,7 +237,7 @@ function parseSend(args: readonly string[]): Parsed {
 }
 
 /** Options that take a value in the next token when not written `--opt=value`. */
-const RUN_VALUE_LONG = new Set(['--scope', '--prefix', '--backend', '--dir', '--timeout', '--grace', '--conflict-exit-code', '--on-message', '--on-message-signal', '--slots']);
+const RUN_VALUE_LONG = new Set(['--scope', '--prefix', '--backend', '--dir', '--expect-user', '--timeout', '--grace', '--conflict-exit-code', '--on-message', '--on-message-signal', '--slots']);
 const NUMBER = /^(?:\d+(?:\.\d*)?|\.\d+)$/u;
 
 /**
@@ -288,7 +292,9 @@ function strictParse(topic: CommandName, args: readonly string[], options: Optio
 function lockArgs(values: Values, topic: CommandName): LockArgs {
   const scope = values['scope'] ?? 'user';
   if (scope !== 'user' && scope !== 'system') throw new UsageError(`--scope must be 'user' or 'system', got '${String(scope)}'`, topic);
-  return { scope, prefix: text(values['prefix']), backend: text(values['backend']), dir: text(values['dir']) };
+  const expectUser = text(values['expect-user']);
+  const expectedUid = expectUser === undefined ? undefined : expectedUidOf(expectUser, topic);
+  return { scope, prefix: text(values['prefix']), backend: text(values['backend']), dir: text(values['dir']), expectedUid };
 }
 
 function seconds(value: string | boolean | undefined, option: string, topic: CommandName): number | undefined {

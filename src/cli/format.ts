@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Holder } from '../index.js';
 
 /** Longest command line printed in one-line summaries; the rest becomes "…". */
@@ -51,8 +52,15 @@ export function identified(holder: Holder): boolean {
   return holder.pid > 0;
 }
 
+/** A holder of a backend that spans machines (postgres) may be on another host: name the host. */
+function spansHosts(holder: Holder): boolean {
+  return holder.backend === 'postgres' && holder.hostname !== '';
+}
+
 function userOf(holder: Holder): string | undefined {
   if (holder.user !== undefined) return holder.user;
+  // A uid from another machine would be resolved against this machine's users.
+  if (spansHosts(holder) && holder.hostname !== hostname()) return holder.uid >= 0 ? `uid ${holder.uid}` : undefined;
   return holder.uid >= 0 ? (userName(holder.uid) ?? `uid ${holder.uid}`) : undefined;
 }
 
@@ -61,7 +69,7 @@ export function holderSummary(holder: Holder | undefined): string {
   if (holder === undefined) return 'holder unknown';
   // Typically a command that inherited the lock after its onlyone wrapper died: it holds the socket, silently.
   if (!identified(holder)) return 'holder unknown: it does not answer, probably a command that inherited the lock';
-  const parts = [`pid ${holder.pid}`];
+  const parts = [spansHosts(holder) ? `pid ${holder.pid} on ${printable(holder.hostname)}` : `pid ${holder.pid}`];
   const user = userOf(holder);
   if (user !== undefined) parts.push(`user ${printable(user)}`);
   if (holder.argv.length > 0) parts.push(`'${formatCommand(holder.argv)}'`);

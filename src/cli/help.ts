@@ -5,6 +5,7 @@ const LOCK_OPTIONS = `Lock options (every command):
   --prefix PREFIX       address prefix (default onlyone/v1/; Snap needs snap.<instance>.)
   --backend NAME|URL    backend, or a URL such as postgres://host/db (default abstract)
   --dir DIR             lock directory, for backends that use one
+  --expect-user USER    the lock must be held by USER (name or uid): another holder is a squatter (exit 77)
   -h, --help            this help`;
 
 const EXIT_CODES = `Exit status:

@@ -10,6 +10,7 @@ import type { LockArgs } from './args.js';
 export function lockOptions(lock: LockArgs): StatusOptions & Record<string, unknown> {
   const options: StatusOptions & Record<string, unknown> = Object.assign({ scope: lock.scope }, lock.prefix === undefined ? {} : { prefix: lock.prefix });
   if (lock.dir !== undefined) Object.assign(options, { dir: lock.dir });
+  if (lock.expectedUid !== undefined) Object.assign(options, { expectedUid: lock.expectedUid });
   const backend = lock.backend;
   if (backend === undefined) return options;
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//iu.exec(backend);

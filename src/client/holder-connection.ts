@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { ProtocolError, RemoteError } from '../errors.js';
+import { socketFd } from '../identity/socket-fd.js';
 import { FrameReader } from '../protocol/frame-reader.js';
 import { CONTROL_FRAME_BYTES, encodeFrame, type Frame } from '../protocol/frames.js';
 
@@ -48,6 +49,11 @@ export class HolderConnection {
   /** Resolves when the connection is closed, from either side. */
   get closed(): Promise<void> {
     return this.#closed;
+  }
+
+  /** The connected socket's descriptor, for peer credentials; undefined once closed. */
+  get fd(): number | undefined {
+    return socketFd(this.#socket);
   }
 
   /** The hello frame, once it has arrived. */

@@ -177,7 +177,8 @@ class Connection {
       return;
     }
     if (!this.#options.authorize(peer)) {
-      this.#send(errorFrame('forbidden', `uid ${peer.uid ?? 'unknown'} may not send ${frame.type} requests to this holder`, id));
+      const who = peer.verified ? `uid ${peer.uid ?? 'unknown'}` : 'a sender whose uid the kernel could not confirm';
+      this.#send(errorFrame('forbidden', `${who} may not send ${frame.type} requests to this holder`, id));
       return;
     }
     if (frame.type === 'release') {

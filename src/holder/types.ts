@@ -24,9 +24,16 @@ export interface Holder {
   readonly heldForMs: number;
   /** Process start time in clock ticks since boot (from /proc/PID/stat), for pid-reuse checks. */
   readonly startTime?: number;
+  /** The holder's command line as the kernel shows it (/proc/PID/cmdline), when readable. `argv` is what the hello said. */
+  readonly cmdline?: readonly string[];
+  /** Every process found holding the lock's socket, when they had to be looked up (the lock fd was handed to children). */
+  readonly holderPids?: readonly number[];
   /** Protocol version the holder speaks. */
   readonly protocol: number;
-  /** True only when the kernel confirmed pid and uid; false when they are the holder's own claim. */
+  /**
+   * True only when the kernel confirmed pid and uid (SO_PEERCRED/SO_PEERPIDFD, or /proc/PID/fd holding the
+   * lock's socket); false when they are the holder's own claim.
+   */
   readonly verified: boolean;
   /** Why the identity could not be verified, when `verified` is false. */
   readonly unverifiedReason?: string;

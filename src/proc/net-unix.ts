@@ -42,16 +42,25 @@ export async function abstractListeners(prefix: string): Promise<AbstractListene
  * @internal
  */
 export function addressCandidates(path: string): string[] {
-  const body = path.slice(1).replace(/@+$/u, '');
-  const trailing = path.length - 1 - body.length;
-  const candidates: string[] = [];
+  return [...addressReadings(path)];
+}
+
+/**
+ * `addressCandidates`, one at a time: `list` stops at the first reading that answers, which is nearly
+ * always the first, so it need not build the other readings (one per trailing "@" of padding).
+ * @internal
+ */
+export function* addressReadings(path: string): Generator<string, void, undefined> {
+  let end = path.length;
+  while (end > 1 && path.charCodeAt(end - 1) === 0x40) end--;
+  const body = path.slice(1, end);
+  const trailing = path.length - end;
+  const bodyBytes = Buffer.byteLength(body);
   for (let kept = 0; kept <= trailing; kept++) {
-    const content = body + '@'.repeat(kept);
-    const pad = 107 - Buffer.byteLength(content);
-    if (pad < 0) break;
-    candidates.push(`\0${content}${'\0'.repeat(pad)}`);
+    const pad = 107 - bodyBytes - kept;
+    if (pad < 0) return;
+    yield `\0${body}${'@'.repeat(kept)}${'\0'.repeat(pad)}`;
   }
-  return candidates;
 }
 
 /**

@@ -1,0 +1,29 @@
+import type { Holder } from '../holder/types.js';
+import type { NormalizedOptions } from '../options.js';
+import type { AcquireRequest, Backend, BackendLock } from './types.js';
+
+let loaded: Promise<Backend> | undefined;
+
+/** Loads the postgres backend on first use, so programs on the local backends never load its modules. */
+function load(): Promise<Backend> {
+  loaded ??= import('./postgres.js').then((module) => module.postgresBackend);
+  return loaded;
+}
+
+/**
+ * The postgres backend as the registry sees it: same kind and capabilities, implementation loaded on first call.
+ * @internal
+ */
+export const lazyPostgresBackend: Backend = {
+  kind: 'postgres',
+  capabilities: { verifiedIdentity: false, messaging: false, slots: false, fencing: true },
+  async acquire(request: AcquireRequest): Promise<BackendLock> {
+    return (await load()).acquire(request);
+  },
+  async status(name: string, options: NormalizedOptions): Promise<Holder | undefined> {
+    return (await load()).status(name, options);
+  },
+  async list(options: NormalizedOptions): Promise<Holder[]> {
+    return (await load()).list(options);
+  },
+};

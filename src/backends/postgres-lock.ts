@@ -1,0 +1,169 @@
+import { performance } from 'node:perf_hooks';
+import { LockLostError } from '../errors.js';
+import type { PgClient } from './postgres-driver.js';
+import { unlockSql } from './postgres-sql.js';
+import type { BackendLock } from './types.js';
+
+/** What a PostgresLock needs from the acquisition. @internal */
+export interface PostgresLockInit {
+  readonly client: PgClient;
+  readonly name: string;
+  readonly key: bigint;
+  readonly fence: string;
+  readonly table: boolean;
+  /** performance.now() when the statement that took the lock was sent: the server's idle clock started later. */
+  readonly sentAt: number;
+  readonly idleSessionTimeoutMs: number;
+  readonly heartbeatMs: number;
+  readonly ref: boolean;
+}
+
+/** How long a closing connection may take before its socket is destroyed. */
+const CLOSE_GRACE_MS = 2000;
+
+/**
+ * A session advisory lock on its own connection. The server ends the session (and frees the lock) after
+ * `idleSessionTimeoutMs` without a statement, so the holder sends `SELECT 1` every `heartbeatMs` and counts the
+ * lock as held only until `last answered heartbeat sent + idleSessionTimeoutMs - margin`. Past that point (the
+ * process was stopped, the server stopped answering) the lock is lost before any other check can say otherwise.
+ * @internal
+ */
+export class PostgresLock implements BackendLock {
+  readonly address: string;
+  readonly fence: string;
+  readonly fd: undefined = undefined;
+  readonly #controller = new AbortController();
+  readonly #init: PostgresLockInit;
+  readonly #margin: number;
+  #deadline: number;
+  /** The same deadline on the wall clock, which (unlike the monotonic one) also runs while the machine is suspended. */
+  #wallDeadline: number;
+  #nextBeatAt: number;
+  #beatInFlight = false;
+  #timer: NodeJS.Timeout | undefined;
+  #ref: boolean;
+  #released = false;
+  #release: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(init: PostgresLockInit) {
+    this.#init = init;
+    this.address = `pg-advisory:${init.key}`;
+    this.fence = init.fence;
+    this.#ref = init.ref;
+    this.#margin = Math.min(1000, Math.ceil(init.idleSessionTimeoutMs / 10));
+    this.#deadline = init.sentAt + init.idleSessionTimeoutMs - this.#margin;
+    this.#wallDeadline = Date.now() - (performance.now() - init.sentAt) + init.idleSessionTimeoutMs - this.#margin;
+    this.#nextBeatAt = init.sentAt + init.heartbeatMs;
+    init.client.on('error', (error) => this.#lose(`the connection to PostgreSQL failed: ${error.message}`, error));
+    init.client.on('end', () => this.#lose('the connection to PostgreSQL closed'));
+    this.setRef(init.ref);
+    this.#schedule();
+  }
+
+  get lost(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Declares the lock lost at once if its lease ran out, e.g. while the process was stopped. */
+  verify(): void {
+    if (!this.#released && !this.#controller.signal.aborted) this.#checkLease();
+  }
+
+  setRef(keepAlive: boolean): void {
+    this.#ref = keepAlive;
+    if (keepAlive) this.#init.client.ref();
+    else this.#init.client.unref();
+    if (keepAlive) this.#timer?.ref();
+    else this.#timer?.unref();
+  }
+
+  release(): Promise<void> {
+    this.#release ??= this.#doRelease();
+    return this.#release;
+  }
+
+  async #doRelease(): Promise<void> {
+    const wasLost = this.#controller.signal.aborted;
+    this.#released = true;
+    clearTimeout(this.#timer);
+    const { client, key, table } = this.#init;
+    // Someone awaits this release: an unref'd socket would let the process exit before the unlock is sent.
+    client.ref();
+    try {
+      // Unlocking explicitly (rather than only closing) makes release() resolve once waiters can take the lock.
+      if (!wasLost) {
+        // A server that stopped answering must not hang release(): give up waiting, and closing frees the lock.
+        let timer: NodeJS.Timeout | undefined;
+        const unlocked = client.query(unlockSql(table), [String(key)]);
+        unlocked.catch(() => {});
+        await Promise.race([unlocked, new Promise((resolve) => (timer = setTimeout(resolve, Math.min(5000, this.#init.idleSessionTimeoutMs))))]);
+        clearTimeout(timer);
+      }
+    } catch {
+      // The connection is closing anyway, and closing it frees the lock.
+    } finally {
+      await this.#close();
+    }
+  }
+
+  #checkLease(): boolean {
+    const late = Math.max(performance.now() - this.#deadline, Date.now() - this.#wallDeadline);
+    if (late < 0) return true;
+    const silentFor = Math.round(late + this.#init.idleSessionTimeoutMs - this.#margin);
+    this.#lose(`no heartbeat was answered for ${silentFor} ms (the process was stopped or the server is unreachable), so the server may have ended the session after idle_session_timeout (${this.#init.idleSessionTimeoutMs} ms)`);
+    return false;
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    if (this.#released || this.#controller.signal.aborted) return;
+    const next = this.#beatInFlight ? this.#deadline : Math.min(this.#deadline, this.#nextBeatAt);
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, next - performance.now()));
+    if (!this.#ref) this.#timer.unref();
+  }
+
+  #onTimer(): void {
+    if (!this.#checkLease()) return;
+    if (!this.#beatInFlight && performance.now() >= this.#nextBeatAt) this.#beat();
+    this.#schedule();
+  }
+
+  #beat(): void {
+    const sentAt = performance.now();
+    const sentAtWall = Date.now();
+    this.#beatInFlight = true;
+    this.#nextBeatAt = sentAt + this.#init.heartbeatMs;
+    this.#init.client.query('SELECT 1').then(
+      () => {
+        this.#beatInFlight = false;
+        if (this.#released || this.#controller.signal.aborted || !this.#checkLease()) return;
+        this.#deadline = Math.max(this.#deadline, sentAt + this.#init.idleSessionTimeoutMs - this.#margin);
+        this.#wallDeadline = Math.max(this.#wallDeadline, sentAtWall + this.#init.idleSessionTimeoutMs - this.#margin);
+        this.#schedule();
+      },
+      (error: unknown) => this.#lose(`the heartbeat failed: ${(error as Error).message}`, error),
+    );
+  }
+
+  #lose(why: string, cause?: unknown): void {
+    if (this.#released || this.#controller.signal.aborted) return;
+    clearTimeout(this.#timer);
+    this.#controller.abort(new LockLostError(this.#init.name, why, cause === undefined ? undefined : { cause }));
+    // Close the session too: if it is somehow still alive, it must not keep a lock this process no longer uses.
+    void this.#close();
+  }
+
+  #close(): Promise<void> {
+    this.#closing ??= this.#end();
+    return this.#closing;
+  }
+
+  #end(): Promise<void> {
+    const { client } = this.#init;
+    const socket = (client as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+    const guard = setTimeout(() => socket?.destroy(), CLOSE_GRACE_MS);
+    guard.unref();
+    return client.end().catch(() => {}).finally(() => clearTimeout(guard));
+  }
+}
