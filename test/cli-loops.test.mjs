@@ -122,3 +122,36 @@ test('--slots N: of N+1 racing runs exactly N win; status shows every slot; wait
     await Promise.all(racers.map((racer) => racer.done));
   }
 });
+
+test('SIGINT during the delay between two runs ends the loop at once, with the last run\'s status', async () => {
+  const name = lockName('cli-loop-int');
+  const run = startCli(['run', '--until-success', name, '--', 'sh', '-c', 'echo run; exit 5']);
+  await run.waitFor('run');
+  for (let i = 0; !run.stderr.includes('running it again in 1s') && i < 300; i++) await delay(50);
+  assert.match(run.stderr, /command ended \(status 5\); running it again in 1s/);
+  run.child.kill('SIGINT');
+  const ended = await run.done;
+  assert.equal(ended.code, 5);
+  assert.equal(count(ended.stdout, 'run'), 1, 'not run again');
+  assert.equal((await cli(['status', name])).code, 1);
+});
+
+test('signals other than INT and TERM reach the current command and do not end the loop', async () => {
+  const name = lockName('cli-loop-usr1');
+  const dir = mkdtempSync(join(tmpdir(), 'onlyone-usr1-'));
+  // Each run says it is ready, then exits 0 on SIGUSR1: the loop runs it again.
+  const script = `trap 'echo got-usr1; exit 0' USR1; echo ready; while [ -d ${dir} ]; do sleep 0.05; done; exit 1`;
+  const run = startCli(['run', '--until-failure', name, '--', 'sh', '-c', script]);
+  try {
+    await run.waitFor('ready');
+    run.child.kill('SIGUSR1');
+    await run.waitFor('got-usr1');
+    for (let i = 0; count(run.stdout, 'ready') < 2 && i < 300; i++) await delay(50);
+    assert.equal(count(run.stdout, 'ready'), 2, 'ran again after the USR1 exit');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // The directory is gone: this run exits 1, which ends an --until-failure loop with status 1.
+  const ended = await run.done;
+  assert.equal(ended.code, 1, ended.stderr);
+});
