@@ -30,8 +30,11 @@ export class Lock implements AsyncDisposable {
   /** With `replace`: how the previous holder went (`released` on request, `terminated`, `killed`); undefined if the lock was free. */
   readonly replaced: 'released' | 'terminated' | 'killed' | undefined;
   readonly #inner: BackendLock;
-  readonly #controller = new AbortController();
+  // Created on first use of `signal`: an AbortController, its listener and the LockReleasedError cost about as
+  // much as the bind itself on Node 20, and most callers never look at the signal.
+  #controller: AbortController | undefined;
   #release: Promise<void> | undefined;
+  #releaseDone = false;
 
   /** @internal */
   constructor(name: string, scope: Scope, backend: string, inner: BackendLock) {
@@ -44,22 +47,33 @@ export class Lock implements AsyncDisposable {
     this.replaced = inner.replaced;
     this.acquiredAt = Date.now();
     this.#inner = inner;
-    const onLost = (): void => {
-      this.#controller.abort(inner.lost.reason instanceof LockLostError ? inner.lost.reason : new LockLostError(name, String(inner.lost.reason)));
-    };
-    if (inner.lost.aborted) onLost();
-    else inner.lost.addEventListener('abort', onLost, { once: true });
   }
 
   /** Aborts when the lock stops being held: `LockLostError` if it was lost, `LockReleasedError` after `release()`. */
   get signal(): AbortSignal {
-    if (!this.#controller.signal.aborted) this.#inner.verify?.();
+    if (this.#controller === undefined) {
+      // verify() lets a backend declare the lock lost at once (a lease that ran out while the process was stopped).
+      if (!this.#releaseDone) this.#inner.verify?.();
+      const controller = new AbortController();
+      this.#controller = controller;
+      const lost = this.#inner.lost;
+      const onLost = (): void => {
+        if (!controller.signal.aborted) controller.abort(lost.reason instanceof LockLostError ? lost.reason : new LockLostError(this.name, String(lost.reason)));
+      };
+      if (lost.aborted) onLost();
+      else if (this.#releaseDone) controller.abort(new LockReleasedError(this.name));
+      else lost.addEventListener('abort', onLost, { once: true });
+    } else if (!this.#controller.signal.aborted) {
+      this.#inner.verify?.();
+    }
     return this.#controller.signal;
   }
 
   /** True until the lock is released or lost. */
   get held(): boolean {
-    return !this.signal.aborted;
+    if (this.#releaseDone) return false;
+    this.#inner.verify?.();
+    return !this.#inner.lost.aborted;
   }
 
   /**
@@ -85,7 +99,8 @@ export class Lock implements AsyncDisposable {
   /** Releases the lock and wakes every waiter. Safe to call any number of times; all calls share one promise. */
   release(): Promise<void> {
     this.#release ??= this.#inner.release().finally(() => {
-      if (!this.#controller.signal.aborted) this.#controller.abort(new LockReleasedError(this.name));
+      this.#releaseDone = true;
+      if (this.#controller !== undefined && !this.#controller.signal.aborted) this.#controller.abort(new LockReleasedError(this.name));
     });
     return this.#release;
   }

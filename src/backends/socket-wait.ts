@@ -37,15 +37,20 @@ export async function waitForRelease(
     return;
   }
   const connection = outcome.connection;
-  const aborted = new AbortController();
-  const onAbort = (): void => aborted.abort();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   try {
-    const safety = sleep(pollIntervalMs, 'poll', { signal: aborted.signal }).catch(() => 'aborted');
     // The inspection runs while we already wait: a close still wakes us at once, and only its failure ends the wait.
     const inspection = inspect?.(connection);
-    const inspected = inspection === undefined ? [] : [inspection.then(() => new Promise<string>(() => {}))];
-    const closedBy = await Promise.race([connection.closed.then(() => 'closed'), safety, ...inspected]);
+    // Plain timers and listeners rather than an abortable sleep: this is the path between the holder's death
+    // and our bind, and creating an AbortError costs about a millisecond in a cold process.
+    const closedBy = await new Promise<'closed' | 'poll' | 'aborted'>((resolve, reject) => {
+      timer = setTimeout(() => resolve('poll'), pollIntervalMs);
+      onAbort = (): void => resolve('aborted');
+      signal?.addEventListener('abort', onAbort, { once: true });
+      void connection.closed.then(() => resolve('closed'));
+      inspection?.catch(reject);
+    });
     // The safety poll fired first: the holder is still there, so the inspection's verdict still matters.
     if (closedBy !== 'closed') await inspection;
     if (closedBy === 'closed') {
@@ -55,15 +60,17 @@ export async function waitForRelease(
       );
       // A holder at its connection cap says "busy" and hangs up: that is no release.
       if (failure instanceof RemoteError && failure.remoteCode === 'busy') {
-        await sleep(backoff(++state.refusals, pollIntervalMs), undefined, { signal: aborted.signal }).catch(() => {});
+        await sleep(backoff(++state.refusals, pollIntervalMs), undefined, signal === undefined ? {} : { signal }).catch(() => {});
       } else {
         state.refusals = 0;
       }
     }
   } finally {
-    aborted.abort();
-    signal?.removeEventListener('abort', onAbort);
-    connection.close();
+    clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+    // Closed after the caller's bind attempt (listen() binds synchronously): destroying a socket costs about
+    // half a millisecond in a cold process.
+    setImmediate(() => connection.close());
   }
   signal?.throwIfAborted();
 }

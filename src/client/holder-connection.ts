@@ -25,14 +25,20 @@ export class HolderConnection {
     this.#socket = socket;
     this.#reader = new FrameReader(maxFrameBytes);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    // 'end' (the holder hung up) arrives about a millisecond before 'close' on a cold process; waiters wake on it.
+    this.#closed = new Promise((resolve) => {
+      socket.once('end', () => resolve());
+      socket.once('close', () => resolve());
+    });
     socket.on('close', () => this.#fail(new ProtocolError('holder closed the connection')));
   }
 
   /** Connects to `address`. Resolves once connected (before hello), or with the connect error's code. */
   static open(address: string, maxMessageBytes = 0): Promise<ConnectOutcome> {
     return new Promise((resolve) => {
-      const socket = net.connect({ path: address });
+      // allowHalfOpen: on the holder's end-of-file Node would otherwise shut our side down first, in the cold
+      // path between the holder's death and our bind. Every user closes the connection itself.
+      const socket = net.connect({ path: address, allowHalfOpen: true });
       const onError = (error: NodeJS.ErrnoException): void => {
         socket.destroy();
         resolve({ ok: false, code: error.code ?? 'UNKNOWN', error });
@@ -46,7 +52,7 @@ export class HolderConnection {
     });
   }
 
-  /** Resolves when the connection is closed, from either side. */
+  /** Resolves when the holder ends the connection, or it is closed from either side. */
   get closed(): Promise<void> {
     return this.#closed;
   }

@@ -13,7 +13,14 @@ export function invalidMessage(frame: Frame, maxMessageBytes: number): { code: P
     return { code: 'bad_frame', message: 'message "argv" must be an array of strings' };
   }
   if (frame['cwd'] !== undefined && typeof frame['cwd'] !== 'string') return { code: 'bad_frame', message: 'message "cwd" must be a string' };
-  const bytes = Buffer.byteLength(JSON.stringify(frame['data'] ?? null), 'utf8');
+  let encoded: string;
+  try {
+    encoded = JSON.stringify(frame['data'] ?? null);
+  } catch (error) {
+    // JSON.parse accepts nesting (100k levels) that JSON.stringify overflows the stack on: refuse, do not go silent.
+    return { code: 'bad_frame', message: `message "data" cannot be re-encoded: ${(error as Error).message}` };
+  }
+  const bytes = Buffer.byteLength(encoded, 'utf8');
   if (bytes > maxMessageBytes) return { code: 'too_large', message: `message data of ${bytes} bytes exceeds the holder's ${maxMessageBytes}-byte cap` };
   return undefined;
 }

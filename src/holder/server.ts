@@ -127,13 +127,16 @@ class Connection {
       this.#fatal(fault.kind, fault.message);
       return;
     }
-    this.#armPartialTimer();
+    this.#armPartialTimer(frames.length > 0);
   }
 
-  #armPartialTimer(): void {
-    clearTimeout(this.#partialTimer);
-    this.#partialTimer = undefined;
-    if (this.#reader.pendingBytes === 0) return;
+  /** Times the frame in progress from its first byte: re-arming on every chunk would let a peer drip forever. */
+  #armPartialTimer(completedFrames: boolean): void {
+    if (completedFrames || this.#reader.pendingBytes === 0) {
+      clearTimeout(this.#partialTimer);
+      this.#partialTimer = undefined;
+    }
+    if (this.#reader.pendingBytes === 0 || this.#partialTimer !== undefined) return;
     this.#partialTimer = setTimeout(() => {
       this.#fatal('bad_frame', `frame not completed within ${this.#options.frameTimeoutMs} ms`);
     }, this.#options.frameTimeoutMs);

@@ -1,7 +1,6 @@
 import { closeSync } from 'node:fs';
-import { readdir, readlink } from 'node:fs/promises';
 import { constants } from 'node:os';
-import { pidsHoldingInode } from '../identity/socket-holders.js';
+import { pidHoldsInode, pidsHoldingInode } from '../identity/socket-holders.js';
 
 /** How a signal was delivered: through a pidfd (immune to pid reuse) or `kill(2)` after a re-check. */
 export type SignalMethod = 'pidfd' | 'kill';
@@ -54,7 +53,7 @@ export async function signalSocketHolders(inode: number, signal: 'SIGTERM' | 'SI
     if (pidfd === 'gone') continue;
     if (pidfd === undefined) {
       method = 'kill';
-      if (!(await holds(pid, inode))) continue;
+      if ((await pidHoldsInode(pid, inode)) !== true) continue;
       try {
         process.kill(pid, signal);
         signalled.push(pid);
@@ -64,7 +63,7 @@ export async function signalSocketHolders(inode: number, signal: 'SIGTERM' | 'SI
       continue;
     }
     try {
-      if (!(await holds(pid, inode))) continue;
+      if ((await pidHoldsInode(pid, inode)) !== true) continue;
       const result = Number(lib?.syscall(SYS_PIDFD_SEND_SIGNAL, 'int', pidfd, 'int', constants.signals[signal], 'void *', null, 'unsigned int', 0));
       if (result === 0) signalled.push(pid);
       else if (lib?.errno() === constants.errno.EPERM) throw permissionError(pid);
@@ -82,21 +81,6 @@ function pidfdOpen(lib: Libc, pid: number): number | 'gone' | undefined {
   return lib.errno() === constants.errno.ESRCH ? 'gone' : undefined;
 }
 
-/** Whether `pid` (as it is now) has a descriptor on the socket `inode`. */
-async function holds(pid: number, inode: number): Promise<boolean> {
-  const target = `socket:[${inode}]`;
-  let fds: string[];
-  try {
-    fds = await readdir(`/proc/${pid}/fd`);
-  } catch {
-    return false;
-  }
-  for (const fd of fds) {
-    const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
-    if (link === target) return true;
-  }
-  return false;
-}
 
 function permissionError(pid: number): NodeJS.ErrnoException {
   const error: NodeJS.ErrnoException = new Error(`not permitted to signal pid ${pid}`);

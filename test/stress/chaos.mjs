@@ -1,0 +1,30 @@
+// The chaos process: SIGKILLs random stress workers, holders and waiters alike, and logs each kill's time
+// (read just before kill(), so it is never later than the victim's death) to its own log.
+// The parent sends the live worker pids over IPC; half the kills aim at a current holder, found with status().
+//   node chaos.mjs NAME LOGFILE MIN_MS MAX_MS
+import { openSync, writeSync } from 'node:fs';
+import { status } from '../../dist/index.js';
+
+const [name, logFile, minArg, maxArg] = process.argv.slice(2);
+const fd = openSync(logFile, 'a');
+let pids = [];
+process.on('message', (message) => {
+  if (Array.isArray(message.pids)) pids = message.pids;
+  if (message.stop) process.exit(0);
+});
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+for (;;) {
+  await pause(Number(minArg) + Math.random() * (Number(maxArg) - Number(minArg)));
+  let target;
+  if (Math.random() < 0.5) {
+    const holder = await status(name).catch(() => undefined);
+    if (holder !== undefined && pids.includes(holder.pid)) target = holder.pid;
+  }
+  target ??= pids[Math.floor(Math.random() * pids.length)];
+  if (target === undefined) continue;
+  writeSync(fd, `KILL ${target} ${process.hrtime.bigint()}\n`);
+  try {
+    process.kill(target, 'SIGKILL');
+  } catch {}
+}

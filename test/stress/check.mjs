@@ -1,0 +1,82 @@
+// The stress checker: rebuilds every critical section from the logs and proves that at most `limit`
+// overlapped at any instant. A SIGKILLed holder's section ends at its kill, as logged by whoever killed it.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+function readRecords(dir) {
+  const records = [];
+  for (const file of readdirSync(dir)) {
+    const lines = readFileSync(join(dir, file), 'utf8').split('\n');
+    // The last piece has no newline: a record cut short (it cannot be, with one small write, but never trust it).
+    lines.pop();
+    for (const line of lines) {
+      const match = /^(WAIT|ACQUIRED|RELEASED|KILL) (\d+) (\d+)$/u.exec(line);
+      if (match === null) throw new Error(`${file}: malformed record ${JSON.stringify(line)}`);
+      records.push({ kind: match[1], pid: Number(match[2]), t: BigInt(match[3]) });
+    }
+  }
+  return records.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
+}
+
+/**
+ * Checks the logs in `dir`. Returns the sections, the most that ever overlapped, the violations (instants
+ * where more than `limit` overlapped), the longest completed wait and the longest wait cut short by a kill.
+ */
+export function check(dir, limit) {
+  const records = readRecords(dir);
+  const kills = new Map();
+  for (const r of records) if (r.kind === 'KILL' && !kills.has(r.pid)) kills.set(r.pid, []);
+  for (const r of records) if (r.kind === 'KILL') kills.get(r.pid).push(r.t);
+  const open = new Map();
+  const waiting = new Map();
+  const sections = [];
+  const unended = [];
+  let longestWait = 0n;
+  let longestCutWait = 0n;
+  for (const r of records) {
+    if (r.kind === 'WAIT') waiting.set(r.pid, r.t);
+    else if (r.kind === 'ACQUIRED') {
+      const since = waiting.get(r.pid);
+      if (since !== undefined && r.t - since > longestWait) longestWait = r.t - since;
+      waiting.delete(r.pid);
+      open.set(r.pid, r.t);
+    } else if (r.kind === 'RELEASED') {
+      const start = open.get(r.pid);
+      if (start !== undefined) sections.push({ pid: r.pid, start, end: r.t, killed: false });
+      open.delete(r.pid);
+    }
+  }
+  for (const [pid, start] of open) {
+    const end = kills.get(pid)?.find((t) => t >= start);
+    if (end === undefined) unended.push({ pid, start });
+    else sections.push({ pid, start, end, killed: true });
+  }
+  for (const [pid, since] of waiting) {
+    const end = kills.get(pid)?.find((t) => t >= since);
+    if (end !== undefined && end - since > longestCutWait) longestCutWait = end - since;
+  }
+  // Sweep: ends sort before starts at the same instant.
+  const events = sections.flatMap((s) => [{ t: s.start, d: 1, s }, { t: s.end, d: -1, s }]);
+  events.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : a.d - b.d));
+  let inside = 0;
+  let maxOverlap = 0;
+  const active = new Set();
+  const violations = [];
+  for (const e of events) {
+    inside += e.d;
+    if (e.d === 1) active.add(e.s);
+    else active.delete(e.s);
+    maxOverlap = Math.max(maxOverlap, inside);
+    if (inside > limit && violations.length < 10) violations.push([...active].map((s) => ({ pid: s.pid, start: String(s.start), end: String(s.end), killed: s.killed })));
+  }
+  return {
+    sections: sections.length,
+    killedHolders: sections.filter((s) => s.killed).length,
+    kills: [...kills.values()].reduce((n, list) => n + list.length, 0),
+    maxOverlap,
+    violations,
+    unended,
+    longestWaitMs: Number(longestWait) / 1e6,
+    longestCutWaitMs: Number(longestCutWait) / 1e6,
+  };
+}
