@@ -33,7 +33,7 @@ export async function run(args: RunArgs): Promise<Outcome> {
 
 interface Busy {
   readonly holder: Holder | undefined;
-  send(data: unknown, options: { argv: readonly string[]; cwd: string }): Promise<unknown>;
+  send(data: unknown, options: { argv: readonly string[] }): Promise<unknown>;
 }
 
 async function take(args: RunArgs, supervisor: Supervisor, onMessage: MessageHandler | undefined): Promise<{ lock?: Lock; busy?: Busy }> {
@@ -68,7 +68,8 @@ async function take(args: RunArgs, supervisor: Supervisor, onMessage: MessageHan
 /** Sends our command line and cwd to the holder and prints its reply; undefined: it vanished, race for the lock again. */
 async function forward(args: RunArgs, busy: Busy, mayRetry: boolean): Promise<Outcome | undefined> {
   try {
-    const reply = await busy.send(null, { argv: args.argv, cwd: process.cwd() });
+    // cwd is the library's default: ours, or '' if our directory was deleted (process.cwd() would throw).
+    const reply = await busy.send(null, { argv: args.argv });
     const { printReply } = await import('./send.js');
     await printReply(reply);
     return { code: 0 };
