@@ -27,6 +27,8 @@ export class Lock implements AsyncDisposable {
   readonly slot: number | undefined;
   /** When the lock was acquired, in ms since the epoch. */
   readonly acquiredAt: number;
+  /** With `replace`: how the previous holder went (`released` on request, `terminated`, `killed`); undefined if the lock was free. */
+  readonly replaced: 'released' | 'terminated' | 'killed' | undefined;
   readonly #inner: BackendLock;
   // Created on first use of `signal`: an AbortController, its listener and the LockReleasedError cost about as
   // much as the bind itself on Node 20, and most callers never look at the signal.
@@ -42,6 +44,7 @@ export class Lock implements AsyncDisposable {
     this.address = inner.address;
     this.fence = inner.fence;
     this.slot = inner.slot;
+    this.replaced = inner.replaced;
     this.acquiredAt = Date.now();
     this.#inner = inner;
   }

@@ -9,9 +9,10 @@ import { fileURLToPath } from 'node:url';
 export const cliPath = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
 /** Starts `onlyone ...args`; the caller decides what to do with it. */
-export function startCli(args, { stdin = 'ignore', env } = {}) {
+export function startCli(args, { stdin = 'ignore', env, cwd } = {}) {
   const child = spawn(process.execPath, [cliPath, ...args], {
     stdio: [stdin, 'pipe', 'pipe'],
+    ...(cwd ? { cwd } : {}),
     ...(env ? { env: { ...process.env, ...env } } : {}),
   });
   child.stdout.setEncoding('utf8');

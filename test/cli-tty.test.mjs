@@ -13,9 +13,12 @@ test('waiting on a TTY draws name, holder and time waited, then clears the line 
   const holder = await holdWithCli(name);
   let output = '';
   let waiter;
+  let exited;
   try {
     // script runs the command on a new pseudo-terminal and copies what it writes to our pipe.
     waiter = spawn('script', ['-qec', `${process.execPath} ${cliPath} run --wait ${name} -- echo acquired`, '/dev/null'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Listen now: once the holder is released the waiter may exit before release() returns.
+    exited = once(waiter, 'exit');
     waiter.stdout.setEncoding('utf8');
     waiter.stdout.on('data', (chunk) => { output += chunk; });
     const deadline = Date.now() + 20_000;
@@ -28,7 +31,7 @@ test('waiting on a TTY draws name, holder and time waited, then clears the line 
   } finally {
     await holder.release();
   }
-  const [code] = await once(waiter, 'exit');
+  const [code] = await exited;
   assert.equal(code, 0);
   assert.match(output, /waited \d+s/);
   // The last thing before the command's output is the line being erased.

@@ -46,8 +46,9 @@ export const abstractBackend: Backend = {
     if (options.slots !== undefined) return acquireSlot(request, { kind: KIND, addressOf, readHolder });
     const address = addressOf(name, options);
     if (options.replace !== undefined) {
-      const { server } = await bindReplacing(request, { address, describe: () => readHolder(address, options.helloTimeoutMs) });
-      return new SocketLock({ server, address, name, options, backend: KIND });
+      const { server, stage } = await bindReplacing(request, { address, describe: () => readHolder(address, options.helloTimeoutMs) });
+      const lock = new SocketLock({ server, address, name, options, backend: KIND });
+      return stage === 'free' ? lock : Object.assign(lock, { replaced: stage });
     }
     const state: WaitState = { refusals: 0 };
     const required = requiredUid(options);

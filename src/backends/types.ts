@@ -20,6 +20,8 @@ export interface BackendLock {
   readonly fence: string | undefined;
   /** Slot index when the lock is one of `slots`. */
   readonly slot?: number | undefined;
+  /** With `replace`: how the previous holder went (undefined when the lock was free). */
+  readonly replaced?: 'released' | 'terminated' | 'killed' | undefined;
   /** The descriptor that holds the lock, when it can be passed to a child process. */
   readonly fd: number | undefined;
   /** Aborts, with LockLostError as reason, when the backend loses the lock. */

@@ -1,8 +1,12 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { expectedUidOf } from './expect-user.js';
+import { signalName } from './signals.js';
 
 /** The CLI's sub-commands. @internal */
-export type CommandName = 'run' | 'status' | 'list' | 'wait';
+export type CommandName = 'run' | 'status' | 'list' | 'wait' | 'send' | 'stop';
+
+/** How `run` repeats its command while keeping the lock. @internal */
+export type LoopMode = 'once' | 'keep-running' | 'until-success' | 'until-failure';
 
 /** Options every command shares: which lock, where. @internal */
 export interface LockArgs {
@@ -30,10 +34,41 @@ export type Parsed =
       readonly inherit: boolean;
       readonly graceSeconds: number;
       readonly argv: readonly [string, ...string[]];
+      /** On a conflict, send our argv and cwd to the holder and print its reply. */
+      readonly forward: boolean;
+      /** Shell command run for each message (message JSON on stdin, reply on stdout). */
+      readonly onMessage: string | undefined;
+      /** Signal sent to the command for each message instead. */
+      readonly onMessageSignal: NodeJS.Signals | undefined;
+      readonly replace: boolean;
+      readonly slots: number | undefined;
+      readonly loop: LoopMode;
     }
-  | { readonly command: 'status'; readonly name: string; readonly lock: LockArgs; readonly json: boolean }
+  | { readonly command: 'status'; readonly name: string; readonly lock: LockArgs; readonly json: boolean; readonly slots: number | undefined }
   | { readonly command: 'list'; readonly lock: LockArgs; readonly json: boolean }
-  | { readonly command: 'wait'; readonly name: string; readonly lock: LockArgs; readonly timeoutSeconds: number | undefined; readonly quiet: boolean };
+  | {
+      readonly command: 'wait';
+      readonly name: string;
+      readonly lock: LockArgs;
+      readonly timeoutSeconds: number | undefined;
+      readonly quiet: boolean;
+      readonly slots: number | undefined;
+    }
+  | {
+      readonly command: 'send';
+      readonly name: string;
+      readonly lock: LockArgs;
+      readonly data: unknown;
+      readonly timeoutSeconds: number | undefined;
+      readonly argv: readonly string[];
+    }
+  | {
+      readonly command: 'stop';
+      readonly name: string;
+      readonly lock: LockArgs;
+      readonly graceSeconds: number;
+      readonly killAfterSeconds: number | undefined;
+    };
 
 /** A command line that cannot be understood; `topic` says which usage to print. @internal */
 export class UsageError extends Error {
@@ -64,9 +99,17 @@ const RUN_OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
   'no-inherit': { type: 'boolean' },
   grace: { type: 'string' },
+  forward: { type: 'boolean' },
+  'on-message': { type: 'string' },
+  'on-message-signal': { type: 'string' },
+  replace: { type: 'boolean' },
+  slots: { type: 'string' },
+  'keep-running': { type: 'boolean' },
+  'until-success': { type: 'boolean' },
+  'until-failure': { type: 'boolean' },
 } as const satisfies Options;
 
-const COMMANDS: readonly CommandName[] = ['run', 'status', 'list', 'wait'];
+const COMMANDS: readonly CommandName[] = ['run', 'status', 'list', 'wait', 'send', 'stop'];
 
 /**
  * Parses `process.argv.slice(2)`.
@@ -88,9 +131,9 @@ export function parseCli(argv: readonly string[]): Parsed {
     case 'run':
       return parseRun(rest);
     case 'status': {
-      const { values, name } = parseSimple('status', rest, { ...LOCK_OPTIONS, json: { type: 'boolean' } }, true);
+      const { values, name } = parseSimple('status', rest, { ...LOCK_OPTIONS, json: { type: 'boolean' }, slots: { type: 'string' } }, true);
       if (values === undefined) return { command: 'help', topic: 'status' };
-      return { command: 'status', name, lock: lockArgs(values, 'status'), json: values['json'] === true };
+      return { command: 'status', name, lock: lockArgs(values, 'status'), json: values['json'] === true, slots: slotCount(values['slots'], 'status') };
     }
     case 'list': {
       const { values } = parseSimple('list', rest, { ...LOCK_OPTIONS, json: { type: 'boolean' } }, false);
@@ -98,10 +141,20 @@ export function parseCli(argv: readonly string[]): Parsed {
       return { command: 'list', lock: lockArgs(values, 'list'), json: values['json'] === true };
     }
     case 'wait': {
-      const options = { ...LOCK_OPTIONS, timeout: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } } as const;
+      const options = { ...LOCK_OPTIONS, timeout: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, slots: { type: 'string' } } as const;
       const { values, name } = parseSimple('wait', rest, options, true);
       if (values === undefined) return { command: 'help', topic: 'wait' };
-      return { command: 'wait', name, lock: lockArgs(values, 'wait'), timeoutSeconds: seconds(values['timeout'], '--timeout', 'wait'), quiet: values['quiet'] === true };
+      const timeoutSeconds = seconds(values['timeout'], '--timeout', 'wait');
+      return { command: 'wait', name, lock: lockArgs(values, 'wait'), timeoutSeconds, quiet: values['quiet'] === true, slots: slotCount(values['slots'], 'wait') };
+    }
+    case 'send':
+      return parseSend(rest);
+    case 'stop': {
+      const options = { ...LOCK_OPTIONS, timeout: { type: 'string' }, 'kill-after': { type: 'string' } } as const;
+      const { values, name } = parseSimple('stop', rest, options, true);
+      if (values === undefined) return { command: 'help', topic: 'stop' };
+      const graceSeconds = seconds(values['timeout'], '--timeout', 'stop') ?? 10;
+      return { command: 'stop', name, lock: lockArgs(values, 'stop'), graceSeconds, killAfterSeconds: seconds(values['kill-after'], '--kill-after', 'stop') };
     }
   }
 }
@@ -127,6 +180,18 @@ function parseRun(args: readonly string[]): Parsed {
   const [file, ...commandArgs] = command;
   if (file === undefined) throw new UsageError('missing COMMAND (write it after --)', 'run');
   const timeoutSeconds = seconds(values['timeout'], '--wait/--timeout', 'run');
+  const loops = (['keep-running', 'until-success', 'until-failure'] as const).filter((mode) => values[mode] === true);
+  if (loops.length > 1) throw new UsageError(`--${loops[0] ?? ''} and --${loops[1] ?? ''} cannot be used together`, 'run');
+  const onMessage = text(values['on-message']);
+  const signal = text(values['on-message-signal']);
+  const onMessageSignal = signal === undefined ? undefined : signalName(signal);
+  if (signal !== undefined && onMessageSignal === undefined) throw new UsageError(`--on-message-signal: unknown signal '${signal}'`, 'run');
+  if (onMessage !== undefined && onMessageSignal !== undefined) throw new UsageError('--on-message and --on-message-signal cannot be used together', 'run');
+  const replace = values['replace'] === true;
+  const slots = slotCount(values['slots'], 'run');
+  if (replace && slots !== undefined) throw new UsageError('--replace and --slots cannot be used together', 'run');
+  if (replace && values['forward'] === true) throw new UsageError('--replace and --forward cannot be used together', 'run');
+  if (values['forward'] === true && (values['wait'] === true || timeoutSeconds !== undefined)) throw new UsageError('--forward and --wait cannot be used together', 'run');
   return {
     command: 'run',
     name,
@@ -138,11 +203,41 @@ function parseRun(args: readonly string[]): Parsed {
     inherit: values['no-inherit'] !== true,
     graceSeconds: seconds(values['grace'], '--grace', 'run') ?? 10,
     argv: [file, ...commandArgs],
+    forward: values['forward'] === true,
+    onMessage,
+    onMessageSignal,
+    replace,
+    slots,
+    loop: loops[0] ?? 'once',
   };
 }
 
+/** `send NAME [options] [--] [ARG...]`: everything after `--` (and positionals after NAME) is the argv sent. */
+function parseSend(args: readonly string[]): Parsed {
+  const dash = args.indexOf('--');
+  const own = dash === -1 ? args : args.slice(0, dash);
+  const after = dash === -1 ? [] : args.slice(dash + 1);
+  const options = { ...LOCK_OPTIONS, json: { type: 'string' }, timeout: { type: 'string' } } as const;
+  const { values, positionals } = strictParse('send', own, options);
+  if (values['help'] === true) return { command: 'help', topic: 'send' };
+  const [name, ...extra] = positionals;
+  if (name === undefined) throw new UsageError('missing lock NAME', 'send');
+  let data: unknown = null;
+  const json = text(values['json']);
+  if (json !== undefined) {
+    try {
+      data = JSON.parse(json);
+    } catch (error) {
+      throw new UsageError(`--json: ${(error as Error).message}`, 'send');
+    }
+  }
+  const timeoutSeconds = seconds(values['timeout'], '--timeout', 'send');
+  if (timeoutSeconds === 0) throw new UsageError('--timeout must be more than 0 seconds', 'send');
+  return { command: 'send', name, lock: lockArgs(values, 'send'), data, timeoutSeconds, argv: [...extra, ...after] };
+}
+
 /** Options that take a value in the next token when not written `--opt=value`. */
-const RUN_VALUE_LONG = new Set(['--scope', '--prefix', '--backend', '--dir', '--expect-user', '--timeout', '--grace', '--conflict-exit-code']);
+const RUN_VALUE_LONG = new Set(['--scope', '--prefix', '--backend', '--dir', '--expect-user', '--timeout', '--grace', '--conflict-exit-code', '--on-message', '--on-message-signal', '--slots']);
 const NUMBER = /^(?:\d+(?:\.\d*)?|\.\d+)$/u;
 
 /**
@@ -213,6 +308,12 @@ function exitStatus(value: string | boolean | undefined): number {
   if (!/^\d{1,3}$/u.test(value) || Number(value) > 255) {
     throw new UsageError(`-E/--conflict-exit-code takes an exit status from 0 to 255, got '${value}'`, 'run');
   }
+  return Number(value);
+}
+
+function slotCount(value: string | boolean | undefined, topic: CommandName): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (!/^\d{1,4}$/u.test(value) || Number(value) < 1 || Number(value) > 1024) throw new UsageError(`--slots takes a number from 1 to 1024, got '${value}'`, topic);
   return Number(value);
 }
 

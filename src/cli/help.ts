@@ -10,17 +10,54 @@ const LOCK_OPTIONS = `Lock options (every command):
 
 const EXIT_CODES = `Exit status:
   0    success; for run, the command's own status (or its signal, re-raised)
-  1    status: the lock is free
+  1    status: the lock is free (with --slots: a slot is free); send: nobody holds the lock
   64   usage error: unknown option, missing argument, bad value, invalid name, unknown backend
+  65   send, run --forward: the message or the reply is over the size cap (1 MiB)
   69   the backend or platform is unavailable (not Linux, Node < 20.8, server unreachable)
   70   internal error in onlyone
-  75   the lock is held (or --wait/--timeout ran out); run: change it with -E
+  75   the lock is held (or --wait/--timeout ran out); run: change it with -E;
+       stop: no process could be verified as the holder, or it survived SIGKILL
+  76   send, run --forward: the holder answered with an error (handler_error, handler_timeout,
+       forbidden, no_handler, busy...) or broke the protocol
   77   the lock is held by another user's process in user scope (squatting)
   79   the lock was lost while the command ran; the command was stopped
+  124  send, run --forward: no reply within --timeout
   126  the command could not be executed
   127  the command was not found`;
 
 const TEXT: Record<CommandName | 'main', string> = {
+  send: `Usage: onlyone send NAME [--json DATA] [--timeout SECONDS] [-- ARG...]
+
+Sends a message to the process holding NAME (one started with 'onlyone run --on-message' or the
+library's onMessage) and prints its reply as one line of JSON. The message carries ARG... as argv
+(exactly as given), the current directory as cwd, and DATA (JSON; null by default) as data.
+
+Options:
+  --json DATA         the message's data, as JSON
+  --timeout SECONDS   give up waiting for the reply (default 35; the holder's own limit is 30)
+
+${LOCK_OPTIONS}
+
+Exit status: 0 reply printed; 1 nobody holds NAME; 64 usage (bad --json); 65 message or reply too
+large; 76 the holder answered with an error (printed: handler_error, handler_timeout, forbidden,
+no_handler, busy...); 124 no reply within --timeout.
+`,
+  stop: `Usage: onlyone stop NAME [--timeout SECONDS] [--kill-after SECONDS]
+
+Stops the process holding NAME: asks it to release (an 'onlyone run' holder SIGTERMs its command), waits
+up to SECONDS (default 10), then SIGTERMs the processes verified to hold the lock (never any other),
+waits --kill-after SECONDS (default the same), then SIGKILLs them. Prints what happened on stdout:
+not-held, released, terminated or killed.
+
+Options:
+  --timeout SECONDS      how long the holder has to release on request (default 10)
+  --kill-after SECONDS   how long it has after SIGTERM before SIGKILL (default --timeout)
+
+${LOCK_OPTIONS}
+
+Exit status: 0 the lock is free now (whatever it took); 75 no process could be verified as the holder
+(nothing was signalled) or another process took the lock meanwhile; 64 usage; 69 unavailable.
+`,
   main: `Usage: onlyone COMMAND [options]
 
 Run a program at most once, per user or system-wide.
@@ -30,6 +67,8 @@ Commands:
   status NAME [--json]                     who holds NAME (exit 0 held, 1 free)
   list [--json]                            every lock held in the scope, with its holder
   wait NAME [--timeout SECONDS]            wait until NAME is free; acquires nothing
+  send NAME [--json DATA] [-- ARG...]      send a message to NAME's holder, print its reply
+  stop NAME [--timeout SECONDS]            stop NAME's holder: release request, SIGTERM, SIGKILL
   help [COMMAND]                           help on a command
 
   -V, --version   print the version
@@ -50,17 +89,38 @@ Options:
   -E, --conflict-exit-code N    exit status when the lock is held (default 75)
   -q, --quiet                   say nothing when the lock is held (cron: -q -E 0)
   --no-inherit                  do not pass the lock to COMMAND: it is freed when onlyone exits
-  --grace SECONDS               if the lock is lost: SIGTERM, then SIGKILL after SECONDS (default 10)
+  --grace SECONDS               if the lock is lost: SIGTERM, then SIGKILL after SECONDS (default 10);
+                                with --replace: the holder's time to release, and then to die of SIGTERM
+  --slots N                     take one of N locks NAME#0..NAME#N-1: at most N run at once
+                                (the command gets ONLYONE_SLOT)
+  --replace                     if NAME is held, stop its holder first (as 'onlyone stop') and take it
+  --forward                     if NAME is held, send COMMAND [ARG...] and our cwd to the holder,
+                                print its reply as JSON and exit 0 (see 'onlyone send')
+  --on-message CMD              for each message, run /bin/sh -c CMD with the message as JSON on stdin
+                                ({argv, cwd, data, from}); its stdout is the reply (JSON if it parses,
+                                else the text); a non-zero exit is an error reply; CMD is killed when
+                                the sender gives up or after 30s
+  --on-message-signal SIG       for each message, send SIG to COMMAND and reply {"signalled": SIG}
+  --keep-running                run COMMAND again whenever it exits (after 1s, doubling up to 60s;
+                                back to 1s after a run of a minute or more), keeping the lock
+  --until-success               run COMMAND again (same delays) until it exits 0
+  --until-failure               run COMMAND again (same delays) until it fails
+
+A release request ('onlyone stop', 'run --replace') sends SIGTERM to COMMAND and ends any loop; the lock
+goes when COMMAND ends. SIGINT and SIGTERM to onlyone are forwarded to COMMAND and end any loop. A loop
+ends the way its last run did.
 
 ${LOCK_OPTIONS}
 
 ${EXIT_CODES}
 `,
-  status: `Usage: onlyone status NAME [--json]
+  status: `Usage: onlyone status NAME [--json] [--slots N]
 
 Prints who holds NAME: pid, user, command line, how long. Exit 0 when held, 1 when free.
 
 Options:
+  --slots N   show each of the N slots NAME#0..NAME#N-1 (--json: an array); exit 0 when every slot
+              is held (a run would conflict), 1 when at least one is free
   --json   one JSON object: name, scope, held, backend, pid, uid, user, hostname, argv, cwd,
            acquiredAt (ISO 8601), heldForMs, verified, unverifiedReason, fence (null when unknown)
 
@@ -83,6 +143,7 @@ releases it at once. Exits 75 if SECONDS pass first.
 Options:
   --timeout SECONDS   give up after SECONDS
   -q, --quiet         say nothing on timeout
+  --slots N           wait until one of the N slots NAME#0..NAME#N-1 is free
 
 ${LOCK_OPTIONS}
 `,

@@ -27,6 +27,10 @@ async function main(argv: readonly string[]): Promise<Outcome> {
       return (await import('./list.js')).showList(parsed);
     case 'wait':
       return (await import('./wait.js')).waitFree(parsed);
+    case 'send':
+      return (await import('./send.js')).sendMessage(parsed);
+    case 'stop':
+      return (await import('./stop.js')).stopHolder(parsed);
   }
 }
 
@@ -48,6 +52,25 @@ async function failure(error: unknown): Promise<Outcome> {
     case 'ERR_LOCK_SQUATTED':
       process.stderr.write(`onlyone: ${message}\n`);
       return { code: ExitCode.squatted };
+    case 'ERR_NOT_HELD':
+      process.stderr.write(`onlyone: ${message}\n`);
+      return { code: ExitCode.free };
+    case 'ERR_MESSAGE_TOO_LARGE':
+    case 'ERR_INVALID_MESSAGE':
+      process.stderr.write(`onlyone: ${message}\n`);
+      return { code: ExitCode.tooLarge };
+    case 'ERR_REMOTE':
+    case 'ERR_PROTOCOL': {
+      process.stderr.write(`onlyone: ${message}\n`);
+      const remoteCode = (error as { remoteCode?: unknown }).remoteCode;
+      return { code: remoteCode === 'too_large' ? ExitCode.tooLarge : ExitCode.remote };
+    }
+    case 'ERR_SEND_TIMEOUT':
+      process.stderr.write(`onlyone: ${message}\n`);
+      return { code: ExitCode.timeout };
+    case 'ERR_LOCK_BUSY':
+      process.stderr.write(`onlyone: ${message}\n`);
+      return { code: ExitCode.conflict };
     case 'ERR_UNSUPPORTED_PLATFORM':
     case 'ERR_UNSUPPORTED_RUNTIME':
     case 'ERR_BACKEND':

@@ -5,7 +5,7 @@ import { lockOptions } from './lock-options.js';
 import { reportConflict } from './run.js';
 
 /**
- * `onlyone wait NAME [--timeout SECONDS]`: returns once NAME is free. It takes the lock and releases it at
+ * `onlyone wait NAME [--timeout SECONDS] [--slots N]`: returns once NAME (with `--slots`, one of its slots) is free. It takes the lock and releases it at
  * once, so for that instant a fail-fast `run` of the same name sees it held.
  * Exit 0 once free; 75 when the timeout passes first.
  * @throws the library's errors other than the timeout.
@@ -24,6 +24,7 @@ export async function waitFree(args: Extract<Parsed, { command: 'wait' }>): Prom
       wait: true,
       ...(args.timeoutSeconds === undefined ? {} : { timeoutMs: args.timeoutSeconds * 1000 }),
       command: ['onlyone', 'wait', args.name],
+      ...(args.slots === undefined ? {} : { slots: args.slots }),
     });
     await lock.release();
     return { code: ExitCode.ok };

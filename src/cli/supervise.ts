@@ -1,0 +1,169 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Lock } from '../index.js';
+import type { Parsed } from './args.js';
+import { ExitCode, type Outcome } from './exit-codes.js';
+
+type RunArgs = Extract<Parsed, { command: 'run' }>;
+type Ended = { readonly code: number | null; readonly signal: NodeJS.Signals | null } | { readonly error: Error };
+
+/** Signals passed on to the command; the command decides what they mean. */
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+/** Loops: first delay before a restart, its cap, and the uptime after which it starts over from the first. */
+const FIRST_DELAY_MS = 1000;
+const MAX_DELAY_MS = 60_000;
+const RESET_AFTER_MS = 60_000;
+
+/**
+ * Runs `run`'s command while holding the lock: once, or again and again (`--keep-running`, `--until-success`,
+ * `--until-failure`) under the same lock, so no other instance can slip in between two runs. Signals go to
+ * the current command; SIGINT and SIGTERM, a release request, or a lost lock also end the loop.
+ * @internal
+ */
+export class Supervisor {
+  readonly #args: RunArgs;
+  #child: ChildProcess | undefined;
+  #stopping = false;
+  #wake: (() => void) | undefined;
+  /** Signals that arrived before the first command was spawned. Between two runs of a loop, they are dropped. */
+  readonly #early: NodeJS.Signals[] = [];
+  #spawned = false;
+
+  constructor(args: RunArgs) {
+    this.#args = args;
+  }
+
+  /** The command running now, if any (for --on-message-signal). */
+  get child(): ChildProcess | undefined {
+    return this.#child;
+  }
+
+  /** Another instance asked us to release (`stop`, `--replace`): SIGTERM to the command, and no restart. */
+  releaseRequested(pid: number | undefined): void {
+    if (!this.#args.quiet) process.stderr.write(`onlyone: release requested${pid === undefined ? '' : ` by pid ${pid}`}; stopping the command\n`);
+    this.#stop('SIGTERM');
+  }
+
+  #stop(signal: NodeJS.Signals): void {
+    this.#stopping = true;
+    if (this.#child !== undefined) this.#child.kill(signal);
+    // Before the first command is spawned: it gets the signal as soon as it exists.
+    else if (!this.#spawned) this.#early.push(signal);
+    this.#wake?.();
+  }
+
+  readonly #forward = (signal: NodeJS.Signals): void => {
+    if (signal === 'SIGINT' || signal === 'SIGTERM') this.#stopping = true;
+    if (this.#child !== undefined) this.#child.kill(signal);
+    // A HUP queued for the next run of a loop would kill it on arrival: only the first run gets early signals.
+    else if (!this.#spawned) this.#early.push(signal);
+    if (this.#stopping) this.#wake?.();
+  };
+
+  /** Runs the command (in a loop if asked), then releases the lock. Resolves with how the last run ended. */
+  async supervise(lock: Lock): Promise<Outcome> {
+    // Listen before spawning: the command may run (and be signalled) before spawn() even returns here.
+    for (const signal of FORWARDED) process.on(signal, this.#forward);
+    try {
+      return await this.#loop(lock);
+    } finally {
+      for (const signal of FORWARDED) process.off(signal, this.#forward);
+      await lock.release();
+    }
+  }
+
+  async #loop(lock: Lock): Promise<Outcome> {
+    const env = commandEnv(lock, this.#args.inherit);
+    let delay = FIRST_DELAY_MS;
+    for (;;) {
+      const startedAt = Date.now();
+      const { ended, lost } = await this.#runOnce(lock, env);
+      if ('error' in ended) return cannotRun(this.#args.argv[0], ended.error);
+      if (lost) return { code: ExitCode.lost };
+      const outcome: Outcome = ended.signal !== null ? { signal: ended.signal } : { code: ended.code ?? ExitCode.internal };
+      const success = 'code' in outcome && outcome.code === 0;
+      const mode = this.#args.loop;
+      if (mode === 'once' || this.#stopping || (mode === 'until-success' && success) || (mode === 'until-failure' && !success)) return outcome;
+      if (Date.now() - startedAt >= RESET_AFTER_MS) delay = FIRST_DELAY_MS;
+      if (!this.#args.quiet) {
+        const how = 'code' in outcome ? `status ${outcome.code}` : outcome.signal;
+        process.stderr.write(`onlyone: command ended (${how}); running it again in ${delay / 1000}s\n`);
+      }
+      await this.#sleep(delay);
+      if (this.#stopping || lock.signal.aborted) return lock.signal.aborted ? { code: ExitCode.lost } : outcome;
+      delay = Math.min(delay * 2, MAX_DELAY_MS);
+    }
+  }
+
+  /** Sleeps, unless a stop (signal, release request) comes first. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+    });
+  }
+
+  async #runOnce(lock: Lock, env: NodeJS.ProcessEnv): Promise<{ ended: Ended; lost: boolean }> {
+    const [file, ...rest] = this.#args.argv;
+    const fd = this.#args.inherit ? lock.fd : undefined;
+    let child: ChildProcess;
+    try {
+      // With the lock's descriptor as the child's fd 3 the lock lasts as long as the command, even if we die.
+      child = spawn(file, rest, { stdio: fd === undefined ? 'inherit' : ['inherit', 'inherit', 'inherit', fd], env });
+    } catch (error) {
+      return { ended: { error: error as Error }, lost: false };
+    }
+    this.#child = child;
+    this.#spawned = true;
+    for (const signal of this.#early.splice(0)) child.kill(signal);
+
+    let lost = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const grace = this.#args.graceSeconds;
+    const onLost = (): void => {
+      const reason = lock.signal.reason as { code?: unknown; message?: unknown } | undefined;
+      if (reason?.code !== 'ERR_LOCK_LOST' || child.exitCode !== null || child.signalCode !== null) return;
+      lost = true;
+      process.stderr.write(`onlyone: ${String(reason.message)}; stopping the command (SIGTERM, then SIGKILL after ${grace}s)\n`);
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), grace * 1000);
+    };
+    if (lock.signal.aborted) onLost();
+    else lock.signal.addEventListener('abort', onLost, { once: true });
+
+    const ended = await new Promise<Ended>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      // Kept for the child's lifetime: a later 'error' (a failed kill) must not go unhandled.
+      child.on('error', (error) => {
+        if (child.pid === undefined) resolve({ error });
+      });
+    });
+    this.#child = undefined;
+    clearTimeout(killTimer);
+    lock.signal.removeEventListener('abort', onLost);
+    return { ended, lost };
+  }
+}
+
+function commandEnv(lock: Lock, inherit: boolean): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ONLYONE_NAME: lock.name, ONLYONE_SCOPE: lock.scope };
+  // Values inherited from an outer onlyone would describe the wrong lock.
+  delete env['ONLYONE_FD'];
+  delete env['ONLYONE_FENCE'];
+  delete env['ONLYONE_SLOT'];
+  if (inherit && lock.fd !== undefined) env['ONLYONE_FD'] = '3';
+  if (lock.fence !== undefined) env['ONLYONE_FENCE'] = lock.fence;
+  if (lock.slot !== undefined) env['ONLYONE_SLOT'] = String(lock.slot);
+  return env;
+}
+
+function cannotRun(file: string, error: unknown): Outcome {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'command not found' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+  process.stderr.write(`onlyone: ${file}: ${why}\n`);
+  return { code: code === 'ENOENT' ? ExitCode.notFound : ExitCode.cannotExecute };
+}
