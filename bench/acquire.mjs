@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { acquire } from '../dist/index.js';
 import { benchName, isMain, rawAddress, tempDir } from './lib/env.mjs';
-import { microsSince, printTable, shuffle, summarize } from './lib/stats.mjs';
+import { interleave, printTable, summarize } from './lib/stats.mjs';
 
 const GROUP = 'acquire+release, in process';
 
@@ -40,16 +40,7 @@ export async function run({ quick = false } = {}) {
       await release();
     },
   };
-  const samples = Object.fromEntries(Object.keys(contestants).map((k) => [k, []]));
-  const warmup = quick ? 50 : 300;
-  for (let round = 0; round < warmup + rounds; round++) {
-    for (const key of shuffle(Object.keys(contestants))) {
-      const start = process.hrtime.bigint();
-      await contestants[key]();
-      const us = microsSince(start);
-      if (round >= warmup) samples[key].push(us);
-    }
-  }
+  const samples = await interleave(contestants, { warmup: quick ? 50 : 300, rounds });
   rmSync(dir, { recursive: true, force: true });
   return Object.entries(samples).map(([key, s]) => summarize({ group: GROUP, name: key, unit: 'µs', samples: s }));
 }

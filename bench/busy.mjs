@@ -4,7 +4,7 @@ import { acquire, tryAcquire } from '../dist/index.js';
 import { rawListen } from './acquire.mjs';
 import { benchName, isMain, rawAddress } from './lib/env.mjs';
 import { actor, expectEvent, spawnJson } from './lib/procs.mjs';
-import { microsSince, printTable, shuffle, summarize } from './lib/stats.mjs';
+import { interleave, printTable, summarize } from './lib/stats.mjs';
 
 const GROUP = 'failed acquire (held by another process)';
 
@@ -38,16 +38,7 @@ export async function run({ quick = false } = {}) {
       },
       'raw net failed bind (EADDRINUSE)': () => failedBind(address),
     };
-    const samples = Object.fromEntries(Object.keys(contestants).map((k) => [k, []]));
-    const warmup = quick ? 30 : 200;
-    for (let round = 0; round < warmup + rounds; round++) {
-      for (const key of shuffle(Object.keys(contestants))) {
-        const start = process.hrtime.bigint();
-        await contestants[key]();
-        const us = microsSince(start);
-        if (round >= warmup) samples[key].push(us);
-      }
-    }
+    const samples = await interleave(contestants, { warmup: quick ? 30 : 200, rounds });
     return Object.entries(samples).map(([key, s]) => summarize({ group: GROUP, name: key, unit: 'µs', samples: s }));
   } finally {
     rawHolder.close();

@@ -4,16 +4,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { acquire, tryAcquire, withLock, status, list, LockBusyError, LockTimeoutError } from '../dist/index.js';
-import { BACKENDS, backendOptions, delay, exitOf, fixture, jsonLines, lockName, now, startHolder } from './helpers.mjs';
+import { alive, BACKENDS, backendOptions, delay, exitOf, fixture, jsonLines, lockName, now, startHolder } from './helpers.mjs';
 
-const alive = (pid) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 for (const kind of BACKENDS) {
   const opts = (extra = {}) => ({ ...backendOptions(kind), ...extra });

@@ -99,3 +99,13 @@ export function backendOptions(kind) {
 
 /** Monotonic nanoseconds, comparable across processes on Linux (CLOCK_MONOTONIC). */
 export const now = () => process.hrtime.bigint();
+
+/** True while a process with this pid exists. */
+export function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

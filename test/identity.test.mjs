@@ -3,21 +3,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { acquire, list, status, tryAcquire } from '../dist/index.js';
-import { delay, fdCount, lockName, startHolder } from './helpers.mjs';
+import { alive, delay, fdCount, lockName, startHolder } from './helpers.mjs';
 import { actor, actorResult } from './identity-helpers.mjs';
 
 const uid = process.getuid();
 const startTimeOf = (pid) => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-};
-const alive = (pid) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 };
 
 test('status reports a holder the kernel confirmed: pid, uid, user, start time, cmdline, heldForMs', async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { exitOf, jsonLines, lockName } from './helpers.mjs';
+import { alive, exitOf, jsonLines, lockName } from './helpers.mjs';
 import { postgresUnavailable, startPostgres } from './postgres-server.mjs';
 
 const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -42,9 +42,6 @@ async function nextOf(events, kind) {
   }
 }
 
-const alive = (pid) => {
-  try { process.kill(pid, 0); return true; } catch { return false; }
-};
 
 describe('onlyone run on postgres', { skip: unavailable, timeout: 120_000 }, () => {
   before(async () => {

@@ -67,3 +67,20 @@ export function shuffle(items) {
   }
   return items;
 }
+
+/**
+ * Runs every contestant once per round, in a new random order each round, and returns the microseconds of
+ * each run after `warmup` rounds: machine noise then hits every contestant alike.
+ */
+export async function interleave(contestants, { warmup, rounds }) {
+  const samples = Object.fromEntries(Object.keys(contestants).map((k) => [k, []]));
+  for (let round = 0; round < warmup + rounds; round++) {
+    for (const key of shuffle(Object.keys(contestants))) {
+      const start = process.hrtime.bigint();
+      await contestants[key]();
+      const us = microsSince(start);
+      if (round >= warmup) samples[key].push(us);
+    }
+  }
+  return samples;
+}
