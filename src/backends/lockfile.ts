@@ -1,5 +1,5 @@
 import { closeSync, constants, fchmodSync, fstatSync, openSync, statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { fsp } from '../proc/lazy-fs.js';
 import { hostname } from 'node:os';
 import type { Scope } from '../address.js';
 import { InvalidOptionError, LockBusyError, OnlyoneError } from '../errors.js';
@@ -167,7 +167,7 @@ export const lockfileBackend: Backend = {
 
   async list(options: NormalizedOptions): Promise<Holder[]> {
     const dir = dirOf(options);
-    const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    const entries = await fsp().readdir(dir).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return [];
       throw new OnlyoneError('ERR_BACKEND', `Cannot list the lock directory ${dir}: ${error.message}`, { cause: error });
     });

@@ -1,4 +1,4 @@
-import { readFile, readdir, readlink } from 'node:fs/promises';
+import { fsp } from '../proc/lazy-fs.js';
 
 /** __SO_ACCEPTCON: the socket is listening. Accepted connections show the same name without it. */
 const ACCEPTCON = 0x10000;
@@ -26,7 +26,7 @@ export async function boundInode(address: string): Promise<number | undefined> {
 async function inodeAt(address: string, listening: boolean): Promise<number | undefined> {
   let text: string;
   try {
-    text = await readFile('/proc/net/unix', 'utf8');
+    text = await fsp().readFile('/proc/net/unix', 'utf8');
   } catch {
     return undefined;
   }
@@ -61,7 +61,7 @@ export async function pidsHoldingInode(inode: number): Promise<number[]> {
   const target = `socket:[${inode}]`;
   let entries: string[];
   try {
-    entries = await readdir('/proc');
+    entries = await fsp().readdir('/proc');
   } catch {
     return [];
   }
@@ -87,13 +87,13 @@ export function pidHoldsInode(pid: number, inode: number): Promise<boolean | und
 async function processHolds(pid: number, target: string): Promise<boolean | undefined> {
   let fds: string[];
   try {
-    fds = await readdir(`/proc/${pid}/fd`);
+    fds = await fsp().readdir(`/proc/${pid}/fd`);
   } catch {
     return undefined;
   }
   for (const fd of fds) {
     try {
-      if ((await readlink(`/proc/${pid}/fd/${fd}`)) === target) return true;
+      if ((await fsp().readlink(`/proc/${pid}/fd/${fd}`)) === target) return true;
     } catch {
       // The fd closed or the process exited while we looked.
     }

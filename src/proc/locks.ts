@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { fsp } from './lazy-fs.js';
 
 /** Linux's `MAJOR:MINOR` of a `st_dev`, in /proc/locks' lowercase hex form (glibc's encoding). */
 function deviceField(dev: number): string {
@@ -17,7 +17,7 @@ function deviceField(dev: number): string {
 export async function flockOwner(dev: number, ino: number): Promise<number | undefined> {
   let text: string;
   try {
-    text = await readFile('/proc/locks', 'utf8');
+    text = await fsp().readFile('/proc/locks', 'utf8');
   } catch {
     return undefined;
   }
@@ -35,12 +35,12 @@ export async function flockOwner(dev: number, ino: number): Promise<number | und
 async function hasOpen(pid: number, dev: number, ino: number): Promise<boolean> {
   let fds: string[];
   try {
-    fds = await readdir(`/proc/${pid}/fd`);
+    fds = await fsp().readdir(`/proc/${pid}/fd`);
   } catch {
     return false;
   }
   for (const fd of fds) {
-    const info = await stat(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
+    const info = await fsp().stat(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
     if (info !== undefined && info.dev === dev && info.ino === ino) return true;
   }
   return false;

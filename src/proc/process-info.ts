@@ -1,4 +1,4 @@
-import { readFile, readlink, stat } from 'node:fs/promises';
+import { fsp } from './lazy-fs.js';
 import { processStartTime } from '../holder/hello.js';
 
 /** What /proc says about a process. @internal */
@@ -17,10 +17,10 @@ export interface ProcessInfo {
  */
 export async function processInfo(pid: number): Promise<ProcessInfo | undefined> {
   try {
-    const [owner, cmdline] = await Promise.all([stat(`/proc/${pid}`), readFile(`/proc/${pid}/cmdline`, 'utf8')]);
+    const [owner, cmdline] = await Promise.all([fsp().stat(`/proc/${pid}`), fsp().readFile(`/proc/${pid}/cmdline`, 'utf8')]);
     const argv = cmdline.split('\0');
     if (argv.at(-1) === '') argv.pop();
-    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+    const cwd = await fsp().readlink(`/proc/${pid}/cwd`).catch(() => '');
     return { pid, uid: owner.uid, argv, cwd, startTime: processStartTime(pid) };
   } catch {
     return undefined;
