@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Holder } from '../index.js';
+import { userName } from './passwd.js';
 
 /** Longest command line printed in one-line summaries; the rest becomes "…". */
 const MAX_COMMAND_CHARS = 200;
@@ -24,27 +24,6 @@ export function printable(text: string): string {
 export function formatCommand(argv: readonly string[], max: number = MAX_COMMAND_CHARS): string {
   const line = argv.map((arg) => (arg === '' || /[\s'"\\]/u.test(arg) ? JSON.stringify(arg) : printable(arg))).join(' ');
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
-
-let passwd: Map<number, string> | undefined;
-
-/** The user name of `uid` from /etc/passwd (no NSS, no dependency), or undefined. @internal */
-export function userName(uid: number): string | undefined {
-  if (passwd === undefined) {
-    passwd = new Map();
-    let text = '';
-    try {
-      text = readFileSync('/etc/passwd', 'utf8');
-    } catch {
-      // No /etc/passwd (a minimal container): names stay unknown.
-    }
-    for (const line of text.split('\n')) {
-      const [name, , id] = line.split(':');
-      const n = Number(id);
-      if (name !== undefined && name !== '' && id !== undefined && id !== '' && Number.isSafeInteger(n) && !passwd.has(n)) passwd.set(n, name);
-    }
-  }
-  return passwd.get(uid);
 }
 
 /** True when the holder said who it is; false for a socket whose holder sends no hello. @internal */
