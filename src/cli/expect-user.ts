@@ -1,4 +1,4 @@
-import { UsageError, type CommandName } from './args.js';
+import { UsageError, type CommandName } from './parsed.js';
 import { userId } from './passwd.js';
 
 /**

@@ -1,0 +1,77 @@
+/** The CLI's sub-commands. @internal */
+export type CommandName = 'run' | 'status' | 'list' | 'wait' | 'send' | 'stop';
+
+/** How `run` repeats its command while keeping the lock. @internal */
+export type LoopMode = 'once' | 'keep-running' | 'until-success' | 'until-failure';
+
+/** Options every command shares: which lock, where. @internal */
+export interface LockArgs {
+  readonly scope: 'user' | 'system';
+  readonly prefix: string | undefined;
+  /** A backend name, or a URL such as `postgres://host/db`. */
+  readonly backend: string | undefined;
+  readonly dir: string | undefined;
+  /** `--expect-user`: the uid that should hold the lock; another holder is a squatter (exit 77). */
+  readonly expectedUid: number | undefined;
+}
+
+/** A parsed command line. @internal */
+export type Parsed =
+  | { readonly command: 'help'; readonly topic: CommandName | undefined }
+  | { readonly command: 'version' }
+  | {
+      readonly command: 'run';
+      readonly name: string;
+      readonly lock: LockArgs;
+      readonly wait: boolean;
+      readonly timeoutSeconds: number | undefined;
+      readonly conflictCode: number;
+      readonly quiet: boolean;
+      readonly inherit: boolean;
+      readonly graceSeconds: number;
+      readonly argv: readonly [string, ...string[]];
+      /** On a conflict, send our argv and cwd to the holder and print its reply. */
+      readonly forward: boolean;
+      /** Shell command run for each message (message JSON on stdin, reply on stdout). */
+      readonly onMessage: string | undefined;
+      /** Signal sent to the command for each message instead. */
+      readonly onMessageSignal: NodeJS.Signals | undefined;
+      readonly replace: boolean;
+      readonly slots: number | undefined;
+      readonly loop: LoopMode;
+    }
+  | { readonly command: 'status'; readonly name: string; readonly lock: LockArgs; readonly json: boolean; readonly slots: number | undefined }
+  | { readonly command: 'list'; readonly lock: LockArgs; readonly json: boolean }
+  | {
+      readonly command: 'wait';
+      readonly name: string;
+      readonly lock: LockArgs;
+      readonly timeoutSeconds: number | undefined;
+      readonly quiet: boolean;
+      readonly slots: number | undefined;
+    }
+  | {
+      readonly command: 'send';
+      readonly name: string;
+      readonly lock: LockArgs;
+      readonly data: unknown;
+      readonly timeoutSeconds: number | undefined;
+      readonly argv: readonly string[];
+    }
+  | {
+      readonly command: 'stop';
+      readonly name: string;
+      readonly lock: LockArgs;
+      readonly graceSeconds: number;
+      readonly killAfterSeconds: number | undefined;
+    };
+
+/** A command line that cannot be understood; `topic` says which usage to print. @internal */
+export class UsageError extends Error {
+  readonly topic: CommandName | undefined;
+
+  constructor(message: string, topic: CommandName | undefined) {
+    super(message);
+    this.topic = topic;
+  }
+}
