@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 const rounds = Math.max(30, Number(process.argv[2] ?? 60) || 60);
 const loadBefore = loadavg()[0];
 const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const floor = fileURLToPath(new URL('./actors/cli-floor.cjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'onlyone-bench-'));
 const lockFile = join(dir, 'flock');
 
@@ -20,6 +21,8 @@ const contenders = {
   'node -e 0': () => [process.execPath, ['-e', '0']],
   'onlyone run NAME -- true': () => [process.execPath, [main, 'run', `bench-${randomBytes(6).toString('hex')}`, '--', 'true']],
   'flock -n FILE true': () => ['flock', ['-n', lockFile, 'true']],
+  // What any Node wrapper must do (parseArgs, abstract listen, spawn with fd 3): the floor for the row above.
+  'floor: parseArgs + listen + spawn': () => [process.execPath, [floor, `bench-${randomBytes(6).toString('hex')}`, '--', 'true']],
 };
 
 const times = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
