@@ -44,43 +44,32 @@ async function failure(error: unknown): Promise<Outcome> {
   }
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
-  switch (code) {
-    case 'ERR_INVALID_OPTION':
-    case 'ERR_INVALID_LOCK_NAME':
-      process.stderr.write(`onlyone: ${message}\n`);
-      return { code: ExitCode.usage };
-    case 'ERR_LOCK_SQUATTED':
-      process.stderr.write(`onlyone: ${message}\n`);
-      return { code: ExitCode.squatted };
-    case 'ERR_NOT_HELD':
-      process.stderr.write(`onlyone: ${message}\n`);
-      return { code: ExitCode.free };
-    case 'ERR_MESSAGE_TOO_LARGE':
-    case 'ERR_INVALID_MESSAGE':
-      process.stderr.write(`onlyone: ${message}\n`);
-      return { code: ExitCode.tooLarge };
-    case 'ERR_REMOTE':
-    case 'ERR_PROTOCOL': {
-      process.stderr.write(`onlyone: ${message}\n`);
-      const remoteCode = (error as { remoteCode?: unknown }).remoteCode;
-      return { code: remoteCode === 'too_large' ? ExitCode.tooLarge : ExitCode.remote };
-    }
-    case 'ERR_SEND_TIMEOUT':
-      process.stderr.write(`onlyone: ${message}\n`);
-      return { code: ExitCode.timeout };
-    case 'ERR_LOCK_BUSY':
-      process.stderr.write(`onlyone: ${message}\n`);
-      return { code: ExitCode.conflict };
-    case 'ERR_UNSUPPORTED_PLATFORM':
-    case 'ERR_UNSUPPORTED_RUNTIME':
-    case 'ERR_BACKEND':
-      process.stderr.write(`onlyone: ${message}\n`);
-      return { code: ExitCode.unavailable };
-    default:
-      process.stderr.write(`onlyone: internal error: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
-      return { code: ExitCode.internal };
+  const remoteCode = (error as { remoteCode?: unknown } | null)?.remoteCode;
+  const exit = remoteCode === 'too_large' ? ExitCode.tooLarge : typeof code === 'string' ? EXIT_FOR_ERROR[code] : undefined;
+  if (exit === undefined) {
+    process.stderr.write(`onlyone: internal error: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
+    return { code: ExitCode.internal };
   }
+  process.stderr.write(`onlyone: ${message}\n`);
+  return { code: exit };
 }
+
+/** The exit status for each library error code; anything else is an internal error. */
+const EXIT_FOR_ERROR: Readonly<Record<string, number>> = {
+  ERR_INVALID_OPTION: ExitCode.usage,
+  ERR_INVALID_LOCK_NAME: ExitCode.usage,
+  ERR_LOCK_SQUATTED: ExitCode.squatted,
+  ERR_NOT_HELD: ExitCode.free,
+  ERR_MESSAGE_TOO_LARGE: ExitCode.tooLarge,
+  ERR_INVALID_MESSAGE: ExitCode.tooLarge,
+  ERR_REMOTE: ExitCode.remote,
+  ERR_PROTOCOL: ExitCode.remote,
+  ERR_SEND_TIMEOUT: ExitCode.timeout,
+  ERR_LOCK_BUSY: ExitCode.conflict,
+  ERR_UNSUPPORTED_PLATFORM: ExitCode.unavailable,
+  ERR_UNSUPPORTED_RUNTIME: ExitCode.unavailable,
+  ERR_BACKEND: ExitCode.unavailable,
+};
 
 /** Ends the process the way the command ended: same status, or the same signal re-raised on ourselves. */
 async function finish(outcome: Outcome): Promise<never> {
