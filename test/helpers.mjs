@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const fixture = (file) => fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url));
@@ -108,4 +109,41 @@ export function alive(pid) {
   } catch {
     return false;
   }
+}
+
+/**
+ * A raw protocol client for holder tests: connects to `address` and collects every frame it receives.
+ * `frame(n)` waits for the n-th frame, `frame(predicate)` for the first frame that matches.
+ * With `allowHalfOpen`, the holder's hang-up counts as closed as soon as it arrives ('end').
+ */
+export function rawClient(address, { allowHalfOpen = false } = {}) {
+  const socket = net.connect({ path: address, allowHalfOpen });
+  socket.on('error', () => {});
+  const frames = [];
+  const waiters = [];
+  let buffer = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk) => {
+    buffer += chunk;
+    for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
+      frames.push(JSON.parse(buffer.slice(0, nl)));
+      buffer = buffer.slice(nl + 1);
+      for (const waiter of waiters.splice(0)) waiter();
+    }
+  });
+  const closed = new Promise((resolve) => {
+    socket.once('close', resolve);
+    if (allowHalfOpen) socket.once('end', resolve);
+  });
+  const frame = async (which, timeoutMs = 15_000) => {
+    const find = typeof which === 'number' ? () => frames[which] : () => frames.find(which);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = find();
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new Error(`no such frame; got ${JSON.stringify(frames).slice(0, 500)}`);
+      await Promise.race([new Promise((resolve) => waiters.push(resolve)), closed, delay(50)]);
+    }
+  };
+  return { socket, frames, frame, closed, write: (text) => socket.write(text) };
 }

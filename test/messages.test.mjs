@@ -5,7 +5,7 @@ import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { send, acquire, status, lockAddress, LockBusyError, RemoteError, NotHeldError, MessageTooLargeError, InvalidMessageError, SendTimeoutError } from '../dist/index.js';
 import { execFileSync } from 'node:child_process';
-import { lockName, startHolder, exitOf, distEntry } from './helpers.mjs';
+import { lockName, startHolder, exitOf, distEntry, rawClient } from './helpers.mjs';
 
 const MiB = 1024 * 1024;
 
@@ -22,40 +22,6 @@ async function stop({ holder }) {
   await exitOf(holder.child);
 }
 
-/** A raw protocol client: connects to the lock's address and collects frames. */
-function rawClient(name) {
-  const socket = net.connect({ path: lockAddress(name, 'user', 'onlyone/v1/', process.getuid()), allowHalfOpen: true });
-  socket.on('error', () => {});
-  const frames = [];
-  const waiters = [];
-  let buffer = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk) => {
-    buffer += chunk;
-    for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
-      const frame = JSON.parse(buffer.slice(0, nl));
-      buffer = buffer.slice(nl + 1);
-      frames.push(frame);
-      for (const waiter of waiters.splice(0)) waiter();
-    }
-  });
-  // With allowHalfOpen, the holder's hang-up shows as 'end' (our side stays open until we end it).
-  const closed = new Promise((resolve) => { socket.once('end', resolve); socket.once('close', resolve); });
-  return {
-    socket,
-    closed,
-    write: (text) => socket.write(text),
-    async frame(predicate, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = frames.find(predicate);
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no matching frame; got ${JSON.stringify(frames).slice(0, 500)}`);
-        await Promise.race([new Promise((resolve) => waiters.push(resolve)), closed, new Promise((r) => setTimeout(r, 200))]);
-      }
-    },
-  };
-}
 
 describe('send to an echoing holder', () => {
   let h;
@@ -131,7 +97,7 @@ describe('send to an echoing holder', () => {
   });
 
   test('a raw client: oversized data gets too_large with its id; an oversized frame gets too_large and a hang-up', async () => {
-    const client = rawClient(h.name);
+    const client = rawClient(lockAddress(h.name, 'user', 'onlyone/v1/', process.getuid()), { allowHalfOpen: true });
     await client.frame((f) => f.type === 'hello');
     client.write(`${JSON.stringify({ type: 'message', id: 7, argv: [], cwd: '/', data: 'x'.repeat(MiB) })}\n`);
     const refused = await client.frame((f) => f.id === 7);
@@ -147,7 +113,7 @@ describe('send to an echoing holder', () => {
   });
 
   test('a raw client gets bad_frame for argv that is not all strings, and answers after half-closing', async () => {
-    const client = rawClient(h.name);
+    const client = rawClient(lockAddress(h.name, 'user', 'onlyone/v1/', process.getuid()), { allowHalfOpen: true });
     client.write(`${JSON.stringify({ type: 'message', id: 1, argv: ['a', 2], data: null })}\n`);
     assert.equal((await client.frame((f) => f.id === 1)).code, 'bad_frame');
     client.socket.end(`${JSON.stringify({ type: 'message', id: 2, argv: ['a'], data: 'half-closed' })}\n`);

@@ -5,35 +5,8 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { test } from 'node:test';
 import { acquire, PROTOCOL_VERSION } from '../dist/index.js';
-import { delay, fixture, jsonLines, lockName } from './helpers.mjs';
+import { delay, fixture, jsonLines, lockName, rawClient } from './helpers.mjs';
 
-/** Connects to `address` and collects parsed frames until the peer closes. */
-function rawClient(address) {
-  const socket = net.connect({ path: address });
-  const frames = [];
-  let buffer = '';
-  const waiters = [];
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk) => {
-    buffer += chunk;
-    for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
-      frames.push(JSON.parse(buffer.slice(0, nl)));
-      buffer = buffer.slice(nl + 1);
-      for (const w of waiters.splice(0)) w();
-    }
-  });
-  socket.on('error', () => {});
-  const closed = new Promise((resolve) => socket.on('close', resolve));
-  const frame = async (index, timeoutMs = 5000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (frames.length <= index) {
-      if (Date.now() > deadline) throw new Error(`no frame #${index}; got ${JSON.stringify(frames)}`);
-      await new Promise((resolve) => { waiters.push(resolve); setTimeout(resolve, 50); });
-    }
-    return frames[index];
-  };
-  return { socket, frames, frame, closed };
-}
 
 test('hello carries who holds the lock, on every connection', async () => {
   const name = lockName('hello');
