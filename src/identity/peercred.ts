@@ -17,6 +17,8 @@ export interface Libc {
   readonly recv: (fd: number, buffer: Buffer, length: number, flags: number) => number;
   readonly close: (fd: number) => number;
   readonly poll: (fds: Buffer, count: number, timeoutMs: number) => number;
+  /** `long syscall(long, ...)`: variadic, so each argument after the number is preceded by its C type. */
+  readonly syscall: (...args: unknown[]) => number | bigint;
   /** errno of the last failed call on this thread. */
   readonly errno: () => number;
 }
@@ -53,6 +55,7 @@ export function loadLibc(): Promise<Libc | undefined> {
         recv: libc.func('intptr_t recv(int, void *, uintptr_t, int)') as Libc['recv'],
         close: libc.func('int close(int)') as Libc['close'],
         poll: libc.func('int poll(void *, unsigned long, int)') as Libc['poll'],
+        syscall: libc.func('long syscall(long, ...)') as Libc['syscall'],
         errno: () => koffi.errno(),
       };
     } catch (error) {

@@ -1,5 +1,6 @@
 import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
+import { loadLibc, type Libc } from '../identity/peercred.js';
 import { pidHoldsInode, pidsHoldingInode } from '../identity/socket-holders.js';
 
 /** How a signal was delivered: through a pidfd (immune to pid reuse) or `kill(2)` after a re-check. */
@@ -13,28 +14,6 @@ export interface SignalReport {
 
 const SYS_PIDFD_SEND_SIGNAL = 424;
 const SYS_PIDFD_OPEN = 434;
-
-interface Libc {
-  syscall(...args: unknown[]): number | bigint;
-  errno(): number;
-}
-
-let libc: Promise<Libc | undefined> | undefined;
-
-/** koffi, loaded only when a replacement reaches the signalling step; undefined if it cannot load. */
-function loadLibc(): Promise<Libc | undefined> {
-  libc ??= (async () => {
-    try {
-      const koffi = (await import('koffi')).default;
-      const lib = koffi.load('libc.so.6');
-      const syscall = lib.func('long syscall(long, ...)') as unknown as (...args: unknown[]) => number | bigint;
-      return { syscall, errno: () => koffi.errno() };
-    } catch {
-      return undefined;
-    }
-  })();
-  return libc;
-}
 
 /**
  * Sends `signal` to every process that holds the socket `inode` (except this one), and to no other.
