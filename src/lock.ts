@@ -1,5 +1,5 @@
 import type { Scope } from './address.js';
-import type { BackendLock } from './backends/types.js';
+import type { BackendLock, Lease } from './backends/types.js';
 import { LockLostError, LockReleasedError } from './errors.js';
 
 /**
@@ -82,6 +82,17 @@ export class Lock implements AsyncDisposable {
    */
   get fd(): number | undefined {
     return this.held ? this.#inner.fd : undefined;
+  }
+
+  /**
+   * On leased backends (`postgres`): how long the lock is safe without another renewal, and the connection that
+   * holds it. Undefined on backends whose lock lasts as long as its descriptor, and once released or lost.
+   * `onlyone run` hands it to a guard process that kills the command if this process is stopped past the lease.
+   */
+  get lease(): Lease | undefined {
+    if (this.#releaseDone) return undefined;
+    this.#inner.verify?.();
+    return this.#inner.lost.aborted ? undefined : this.#inner.lease?.();
   }
 
   /** Keep the event loop alive while the lock is held. By default a held lock does not. */

@@ -25,6 +25,8 @@ test('usage errors print usage on stderr and exit 64', async () => {
     [['wait'], /missing lock NAME/],
     [['wait', name, '--timeout', '-1'], /Option '--timeout|takes a number of seconds/],
     [['help', 'nope'], /unknown command 'nope'/],
+    [['run', '--idle-session-timeout', '5', name, '--', 'true'], /--idle-session-timeout needs the postgres backend/],
+    [['run', '--backend', 'postgres://h/db', '--idle-session-timeout', 'soon', name, '--', 'true'], /takes a number of seconds/],
   ];
   for (const [args, message] of cases) {
     const result = await cli(args);
@@ -52,6 +54,10 @@ test('names and options the library refuses exit 64 with its message', async () 
   const unreachable = await cli(['run', '--backend', 'postgres://nobody@127.0.0.1:1/locks', lockName('cli-backend'), '--', 'true']);
   assert.equal(unreachable.code, 69, unreachable.stderr);
   assert.match(unreachable.stderr, /ECONNREFUSED/);
+  // The library checks the idle timeout's lower bound before connecting, naming its own option.
+  const tooShort = await cli(['run', '--backend', 'postgres://nobody@127.0.0.1:1/locks', '--idle-session-timeout', '0.1', lockName('cli-backend'), '--', 'true']);
+  assert.equal(tooShort.code, 64, tooShort.stderr);
+  assert.match(tooShort.stderr, /idleSessionTimeoutMs/);
   assert.equal((await cli(['run', '--backend', 'abstract', lockName('cli-backend'), '--', 'true'])).code, 0);
 });
 

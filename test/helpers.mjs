@@ -1,7 +1,7 @@
 // Shared helpers for tests: random lock names and real holder processes.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -106,6 +106,16 @@ export function alive(pid) {
   try {
     process.kill(pid, 0);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True while the process runs: it exists and is not a zombie waiting for its parent to reap it. */
+export function running(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !/^[ZX]/u.test(stat.slice(stat.lastIndexOf(')') + 2));
   } catch {
     return false;
   }

@@ -240,6 +240,23 @@ describe('postgres backend', { skip: unavailable, timeout: 180_000 }, () => {
     assert.deepEqual(await locksOn(keyOf(holder)), []);
   });
 
+  test('lock.lease: renewed by heartbeats, ends a margin after the lock would be declared lost; none on abstract or after release', async () => {
+    const lock = await acquire(lockName('lease'), opts({ idleSessionTimeoutMs: 1000, heartbeatMs: 100 }));
+    const first = lock.lease;
+    assert.ok(first.lostInMs > 0 && first.lostInMs <= 900, `lostInMs ${first.lostInMs}`);
+    assert.equal(Math.round(first.expiresInMs - first.lostInMs), 100);
+    assert.ok(Number.isInteger(first.fd) && first.fd > 2, `fd ${first.fd}`);
+    // Longer than the whole lease: only heartbeats can have kept it alive.
+    await delay(1500);
+    assert.equal(lock.held, true);
+    assert.ok(lock.lease.lostInMs > 600, `lostInMs ${lock.lease.lostInMs} after heartbeats`);
+    await lock.release();
+    assert.equal(lock.lease, undefined);
+    const local = await acquire(lockName('lease-abstract'));
+    assert.equal(local.lease, undefined);
+    await local.release();
+  });
+
   test('a held postgres lock does not keep the event loop alive', async (t) => {
     const p = pgHolder(t, lockName('unref'), opts(), 'unref');
     await nextOf(p.events, 'acquired');

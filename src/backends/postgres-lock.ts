@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { LockLostError } from '../errors.js';
 import type { PgClient } from './postgres-driver.js';
 import { unlockSql } from './postgres-sql.js';
-import type { BackendLock } from './types.js';
+import type { BackendLock, Lease } from './types.js';
 
 /** What a PostgresLock needs from the acquisition. @internal */
 export interface PostgresLockInit {
@@ -68,6 +68,12 @@ export class PostgresLock implements BackendLock {
   /** Declares the lock lost at once if its lease ran out, e.g. while the process was stopped. */
   verify(): void {
     if (!this.#released && !this.#controller.signal.aborted) this.#checkLease();
+  }
+
+  lease(): Lease | undefined {
+    if (this.#released || this.#controller.signal.aborted) return undefined;
+    const lostInMs = Math.min(this.#deadline - performance.now(), this.#wallDeadline - Date.now());
+    return { lostInMs, expiresInMs: lostInMs + this.#margin, fd: socketFd(this.#init.client) };
   }
 
   setRef(keepAlive: boolean): void {
@@ -166,4 +172,10 @@ export class PostgresLock implements BackendLock {
     guard.unref();
     return client.end().catch(() => {}).finally(() => clearTimeout(guard));
   }
+}
+
+/** The descriptor under pg's socket (a private field of node's net.Socket), or undefined where it cannot be had. */
+function socketFd(client: PgClient): number | undefined {
+  const fd = (client as { connection?: { stream?: { _handle?: { fd?: unknown } } } }).connection?.stream?._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }

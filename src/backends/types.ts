@@ -35,6 +35,24 @@ export interface BackendLock {
    * the process was stopped). Called before `Lock.signal` and `Lock.held` answer, so no timer has to run first.
    */
   verify?(): void;
+  /** The lease, on backends whose lock lasts only while it is renewed; undefined once released or lost. */
+  lease?(): Lease | undefined;
+}
+
+/**
+ * A leased lock's renewal state (the `postgres` backend): the server frees the lock by itself once the lease runs
+ * out, even while this process still thinks it holds it, so a process that must act before that needs the times.
+ */
+export interface Lease {
+  /** Milliseconds until this process declares the lock lost unless a heartbeat renews the lease (`signal` aborts then). */
+  readonly lostInMs: number;
+  /** Milliseconds until the server may end the session and hand the lock to another process: a margin after `lostInMs`. */
+  readonly expiresInMs: number;
+  /**
+   * The lock's connection, for a guard process. While any copy of it is open, the server sees the session as alive
+   * (until the lease runs out), so a guard that inherits it can stop dependent processes before the lock is freed.
+   */
+  readonly fd: number | undefined;
 }
 
 /** One acquisition attempt, as the generic layer hands it to a backend. @internal */

@@ -10,6 +10,7 @@ const RUN_OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
   'no-inherit': { type: 'boolean' },
   grace: { type: 'string' },
+  'idle-session-timeout': { type: 'string' },
   forward: { type: 'boolean' },
   'on-message': { type: 'string' },
   'on-message-signal': { type: 'string' },
@@ -47,16 +48,22 @@ export function parseRun(args: readonly string[]): Parsed {
   if (replace && slots !== undefined) throw new UsageError('--replace and --slots cannot be used together', 'run');
   if (replace && values['forward'] === true) throw new UsageError('--replace and --forward cannot be used together', 'run');
   if (values['forward'] === true && (values['wait'] === true || timeoutSeconds !== undefined)) throw new UsageError('--forward and --wait cannot be used together', 'run');
+  const lock = lockArgs(values, 'run');
+  const idleSeconds = seconds(values['idle-session-timeout'], '--idle-session-timeout', 'run');
+  if (idleSeconds !== undefined && !/^postgres(?:ql)?(?::\/\/|$)/iu.test(lock.backend ?? '')) {
+    throw new UsageError('--idle-session-timeout needs the postgres backend (--backend postgres://...)', 'run');
+  }
   return {
     command: 'run',
     name,
-    lock: lockArgs(values, 'run'),
+    lock,
     wait: values['wait'] === true || timeoutSeconds !== undefined,
     timeoutSeconds,
     conflictCode: exitStatus(values['conflict-exit-code']),
     quiet: values['quiet'] === true,
     inherit: values['no-inherit'] !== true,
     graceSeconds: seconds(values['grace'], '--grace', 'run') ?? 10,
+    idleSessionTimeoutMs: idleSeconds === undefined ? undefined : Math.round(idleSeconds * 1000),
     argv: [file, ...commandArgs],
     forward: values['forward'] === true,
     onMessage,
@@ -68,7 +75,7 @@ export function parseRun(args: readonly string[]): Parsed {
 }
 
 /** Options that take a value in the next token when not written `--opt=value`. */
-const RUN_VALUE_LONG = new Set(['--scope', '--prefix', '--backend', '--dir', '--expect-user', '--timeout', '--grace', '--conflict-exit-code', '--on-message', '--on-message-signal', '--slots']);
+const RUN_VALUE_LONG = new Set(['--scope', '--prefix', '--backend', '--dir', '--expect-user', '--timeout', '--grace', '--idle-session-timeout', '--conflict-exit-code', '--on-message', '--on-message-signal', '--slots']);
 
 /**
  * Splits `run`'s arguments into onlyone's own (options and NAME) and the COMMAND, which starts after `--` or

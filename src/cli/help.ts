@@ -91,6 +91,10 @@ Options:
   --no-inherit                  do not pass the lock to COMMAND: it is freed when onlyone exits
   --grace SECONDS               if the lock is lost: SIGTERM, then SIGKILL after SECONDS (default 10);
                                 with --replace: the holder's time to release, and then to die of SIGTERM
+  --idle-session-timeout SECONDS
+                                postgres: the server frees the lock of a holder silent this long
+                                (default 10); a guard process kills COMMAND first if onlyone is
+                                stopped or dies (see docs/postgres.md)
   --slots N                     take one of N locks NAME#0..NAME#N-1: at most N run at once
                                 (the command gets ONLYONE_SLOT)
   --replace                     if NAME is held, stop its holder first (as 'onlyone stop') and take it

@@ -49,6 +49,7 @@ async function take(args: RunArgs, supervisor: Supervisor, onMessage: MessageHan
     onReleaseRequest: (from) => supervisor.releaseRequested(from.pid),
     ...(onMessage === undefined ? {} : { onMessage }),
     ...(args.slots === undefined ? {} : { slots: args.slots }),
+    ...(args.idleSessionTimeoutMs === undefined ? {} : { idleSessionTimeoutMs: args.idleSessionTimeoutMs }),
     ...(args.replace ? { replace: { graceMs, killAfterMs: graceMs } } : {}),
   };
   try {

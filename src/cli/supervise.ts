@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Lock } from '../index.js';
 import type { Parsed } from './args.js';
 import { ExitCode, type Outcome } from './exit-codes.js';
+import type { LeaseGuard } from './lease-guard.js';
 
 type RunArgs = Extract<Parsed, { command: 'run' }>;
 type Ended = { readonly code: number | null; readonly signal: NodeJS.Signals | null } | { readonly error: Error };
@@ -27,6 +28,8 @@ export class Supervisor {
   /** Signals that arrived before the first command was spawned. Between two runs of a loop, they are dropped. */
   readonly #early: NodeJS.Signals[] = [];
   #spawned = false;
+  /** On a leased lock: the process that kills the command if we are stopped past the lease, or die. */
+  #guard: LeaseGuard | undefined;
 
   constructor(args: RunArgs) {
     this.#args = args;
@@ -64,9 +67,11 @@ export class Supervisor {
     // Listen before spawning: the command may run (and be signalled) before spawn() even returns here.
     for (const signal of FORWARDED) process.on(signal, this.#forward);
     try {
+      if (lock.lease !== undefined) this.#guard = (await import('./lease-guard.js')).LeaseGuard.start(lock);
       return await this.#loop(lock);
     } finally {
       for (const signal of FORWARDED) process.off(signal, this.#forward);
+      this.#guard?.done();
       await lock.release();
     }
   }
@@ -119,21 +124,30 @@ export class Supervisor {
     }
     this.#child = child;
     this.#spawned = true;
+    const guard = this.#guard;
+    if (child.pid !== undefined) guard?.commandStarted(child.pid);
     for (const signal of this.#early.splice(0)) child.kill(signal);
 
     let lost = false;
     let killTimer: NodeJS.Timeout | undefined;
     const grace = this.#args.graceSeconds;
-    const onLost = (): void => {
-      const reason = lock.signal.reason as { code?: unknown; message?: unknown } | undefined;
-      if (reason?.code !== 'ERR_LOCK_LOST' || child.exitCode !== null || child.signalCode !== null) return;
+    const stopLost = (why: string): void => {
+      if (lost || child.exitCode !== null || child.signalCode !== null) return;
       lost = true;
-      process.stderr.write(`onlyone: ${String(reason.message)}; stopping the command (SIGTERM, then SIGKILL after ${grace}s)\n`);
+      process.stderr.write(`onlyone: ${why}; stopping the command (SIGTERM, then SIGKILL after ${grace}s)\n`);
+      guard?.lockLost(grace * 1000 + 1000);
       child.kill('SIGTERM');
       killTimer = setTimeout(() => child.kill('SIGKILL'), grace * 1000);
     };
+    const onLost = (): void => {
+      const reason = lock.signal.reason as { code?: unknown; message?: unknown } | undefined;
+      if (reason?.code === 'ERR_LOCK_LOST') stopLost(String(reason.message));
+    };
+    const onGuardFailed = (): void => stopLost(`${(guard?.failed.reason as Error).message}, so a stop of onlyone could no longer be caught`);
     if (lock.signal.aborted) onLost();
     else lock.signal.addEventListener('abort', onLost, { once: true });
+    if (guard?.failed.aborted === true) onGuardFailed();
+    else guard?.failed.addEventListener('abort', onGuardFailed, { once: true });
 
     const ended = await new Promise<Ended>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -143,8 +157,17 @@ export class Supervisor {
       });
     });
     this.#child = undefined;
+    if (child.pid !== undefined) guard?.commandExited(child.pid);
     clearTimeout(killTimer);
     lock.signal.removeEventListener('abort', onLost);
+    guard?.failed.removeEventListener('abort', onGuardFailed);
+    if (!lost && !lock.held) {
+      // The lease ran out while we were stopped; the guard has killed the command (or it ended on its own).
+      lost = true;
+      const reason = lock.signal.reason as { message?: unknown } | undefined;
+      const how = 'signal' in ended && ended.signal === 'SIGKILL' && guard !== undefined ? 'the lease guard killed the command' : 'the command ended without it';
+      process.stderr.write(`onlyone: ${String(reason?.message)}; ${how}\n`);
+    }
     return { ended, lost };
   }
 }
