@@ -145,6 +145,27 @@ describe('onlyone run on postgres', { skip: unavailable, timeout: 120_000 }, () 
     });
   }
 
+  test('a server restart while onlyone is stopped: the command is killed before any waiter can take the lock', async (t) => {
+    const name = lockName('clistoprestart');
+    // A lease far longer than the restart: only the guard's watch on the connection can explain a kill in time.
+    const r = run(t, name, ['--idle-session-timeout', '20'], [process.execPath, '-e', WORKER]);
+    const { pid } = await nextOf(r.events, 'started');
+    await nextOf(r.events, 'work');
+    process.kill(r.child.pid, 'SIGSTOP');
+    const restartedAt = process.hrtime.bigint();
+    server.restart('fast');
+    const waiter = startWaiter(name);
+    const got = await nextOf(waiter.events, 'acquired');
+    assert.equal(running(pid), false, 'the command still runs after the server restarted');
+    const lastWork = r.work().at(-1) ?? 0n;
+    assert.ok(lastWork > 0n && lastWork < BigInt(got.mono), 'the command worked after the waiter acquired');
+    process.kill(r.child.pid, 'SIGCONT');
+    assert.equal((await exitOf(r.child)).code, LOST);
+    assert.match(r.stderr(), /server closed the connection holding .* while onlyone \(pid \d+\) was stopped/u);
+    t.diagnostic(`command killed; its last work ${(Number(lastWork - restartedAt) / 1e6).toFixed(0)} ms after the restart began, the waiter acquired at ${(Number(BigInt(got.mono) - restartedAt) / 1e6).toFixed(0)} ms`);
+    await exitOf(waiter.child);
+  });
+
   test('SIGKILL of onlyone: its command is killed before the server frees the lock', async (t) => {
     const name = lockName('clikill');
     const r = run(t, name, ['--idle-session-timeout', String(IDLE_MS / 1000)], [process.execPath, '-e', WORKER]);

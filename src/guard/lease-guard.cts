@@ -5,6 +5,8 @@
 // guard runs as a separate process in its own session. It kills the command's process tree when the lease would run
 // out before onlyone renewed it, and at once if onlyone dies. It also holds a copy of the lock's connection (fd 3),
 // so after onlyone dies the server frees the lock only when the guard exits, which is after the command is gone.
+// While onlyone is stopped, the guard also watches that connection's TCP state: a server that ends the session
+// (restart, pg_terminate_backend) frees the lock at once, long before the lease would run out.
 //
 // It is CommonJS without dependencies because it starts on every leased `run`: Node 20's ESM loader would cost more
 // than the rest of the guard.
@@ -32,12 +34,52 @@ const lockName = process.argv[3] ?? '';
 const REAP_WAIT_MS = 3000;
 /** A process that keeps forking gets this many rounds of SIGSTOP before the SIGKILLs. */
 const FREEZE_ROUNDS = 20;
+/** How often onlyone's state is read, and while it is stopped, the connection's. */
+const WATCH_MS = 50;
+/** TCP_ESTABLISHED in /proc/net/tcp; the server's FIN makes it CLOSE_WAIT, a reset removes the socket. */
+const ESTABLISHED = '01';
 
 const commands = new Map<number, string>();
 let deadline: bigint | undefined;
 let timer: NodeJS.Timeout | undefined;
 let finished = false;
 let fired = false;
+
+/** The inode of our copy of the lock's connection (fd 3), if it is a TCP socket: the key of its /proc/net/tcp row. */
+const connection = ((): string | undefined => {
+  try {
+    const inode = String(fs.fstatSync(3).ino);
+    return tcpState(inode) === undefined ? undefined : inode;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** The state of the TCP socket with this inode (hex, as in /proc/net/tcp), or undefined if it is in neither table. */
+function tcpState(inode: string): string | undefined {
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      const fields = line.trim().split(/\s+/u);
+      if (fields[9] === inode) return fields[3];
+    }
+  }
+  return undefined;
+}
+
+/** While onlyone is stopped it cannot see its connection close: the guard looks for it. Reading /proc is cheap. */
+function watch(): void {
+  if (connection === undefined || finished || fired || deadline === undefined) return;
+  const state = readStat(owner)?.state;
+  if ((state === 'T' || state === 't') && tcpState(connection) !== ESTABLISHED) {
+    void fire(`the server closed the connection holding ${lockName} while onlyone (pid ${owner}) was stopped`);
+  }
+}
 
 function readStat(pid: number): ProcessEntry | undefined {
   try {
@@ -150,6 +192,8 @@ function onLine(line: string): void {
     clearTimeout(timer);
   }
 }
+
+setInterval(watch, WATCH_MS).unref();
 
 let pending = '';
 process.stdin.setEncoding('utf8');
