@@ -1,7 +1,7 @@
 // Acquire, release, busy (tryAcquire on a held lock), handoff and takeover-after-SIGKILL on the postgres backend (private local cluster) against the
 // abstract backend, in one run. Prints medians and p99 in ms, as a Markdown table and as JSON.
 //   npm run bench:postgres            (ITERATIONS=300 TAKEOVERS=30 by default)
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { acquire, tryAcquire } from '../dist/index.js';
@@ -11,7 +11,10 @@ import { findPostgresBin, startPostgres } from '../test/postgres-server.mjs';
 const ITERATIONS = Number(process.env.ITERATIONS ?? 300);
 const HANDOFFS = Number(process.env.HANDOFFS ?? 100);
 const TAKEOVERS = Number(process.env.TAKEOVERS ?? 30);
+const CLI_ROUNDS = Number(process.env.CLI_ROUNDS ?? 30);
 const child = fileURLToPath(new URL('./lock-child.mjs', import.meta.url));
+const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const guard = fileURLToPath(new URL('../dist/guard/lease-guard.cjs', import.meta.url));
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -74,6 +77,60 @@ async function run(label, options) {
   return { acquire: stats(acquireMs), release: stats(releaseMs), busy: stats(busyMs), handoff: stats(handoffMs), takeover: stats(takeoverMs) };
 }
 
+/** Wall time of `onlyone run` on postgres against `node -e 0`, interleaved; and the lease guard's CPU. */
+function cliCosts(url) {
+  const contenders = {
+    'node -e 0': [process.execPath, ['-e', '0']],
+    'onlyone run --backend postgres://… NAME -- true': [process.execPath, [cli, 'run', '--backend', url, `bench-cli-${process.pid}`, '--', 'true']],
+  };
+  const wall = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
+  for (let round = 0; round < CLI_ROUNDS + 2; round++) {
+    for (const [name, [file, args]] of Object.entries(contenders)) {
+      const start = performance.now();
+      const result = spawnSync(file, args, { stdio: 'ignore' });
+      if (result.status !== 0) throw new Error(`${name} exited with ${result.status ?? result.signal}`);
+      if (round >= 2) wall[name].push(performance.now() - start);
+    }
+  }
+  // CPU (user + system) of N guard starts that are told `done` at once, against N bare node starts: bash's `times`
+  // counts the children it waited for. The guard is not waited for by onlyone, so it never shows in run's own rusage.
+  const cpuOf = (command) => {
+    const out = execFileSync('bash', ['-c', `for i in $(seq ${CLI_ROUNDS}); do ${command}; done; times`], { encoding: 'utf8' });
+    const [user, system] = [...out.trim().split('\n').at(-1).matchAll(/(\d+)m([\d.]+)s/gu)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+    return ((user + system) * 1000) / CLI_ROUNDS;
+  };
+  const node = JSON.stringify(process.execPath);
+  const cpu = {
+    'node -e 0': cpuOf(`${node} -e 0`),
+    'lease guard, start to exit': cpuOf(`echo done | ${node} ${JSON.stringify(guard)} 1 bench`),
+  };
+  return { wall: Object.fromEntries(Object.entries(wall).map(([name, samples]) => [name, stats(samples)])), cpu };
+}
+
+/** SIGKILL of a CLI holder (`onlyone run … -- sleep`): until a waiter here holds the lock. The guard kills the command first. */
+async function cliTakeover(url) {
+  const name = `bench-clikill-${process.pid}`;
+  const samples = [];
+  for (let i = 0; i < TAKEOVERS; i++) {
+    const holder = spawn(process.execPath, [cli, 'run', '--backend', url, name, '--', 'sleep', '60'], { stdio: 'ignore' });
+    // Held once a tryAcquire fails; then wait on it from here.
+    for (;;) {
+      const probe = await tryAcquire(name, { backend: 'postgres', url });
+      if (probe === undefined) break;
+      await probe.release();
+      await sleep(10);
+    }
+    const waiting = acquire(name, { backend: 'postgres', url, wait: true });
+    await sleep(30);
+    const t0 = performance.now();
+    holder.kill('SIGKILL');
+    const lock = await waiting;
+    samples.push(performance.now() - t0);
+    await lock.release();
+  }
+  return stats(samples);
+}
+
 if (findPostgresBin() === undefined) {
   console.error('PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin (apt-get install postgresql)');
   process.exit(1);
@@ -92,7 +149,15 @@ try {
     const p = results.postgres[op];
     console.log(`| ${op} | ${fmt(a)} | ${fmt(p)} | ${(p.median / a.median).toFixed(1)}x |`);
   }
-  console.log(`\n${JSON.stringify(results)}`);
+  const costs = cliCosts(server.url);
+  const base = costs.wall['node -e 0'].median;
+  console.log(`\nCLI, ${CLI_ROUNDS} interleaved rounds; wall ms median / p99, ratio of medians to node -e 0\n`);
+  console.log('| command | wall | ratio |\n|---|---|---|');
+  for (const [name, s] of Object.entries(costs.wall)) console.log(`| ${name} | ${fmt(s)} | ${(s.median / base).toFixed(2)}x |`);
+  console.log(`\nCPU per start, ms (user + system, mean of ${CLI_ROUNDS}): node -e 0 ${costs.cpu['node -e 0'].toFixed(1)}, lease guard ${costs.cpu['lease guard, start to exit'].toFixed(1)} (${(costs.cpu['lease guard, start to exit'] / costs.cpu['node -e 0']).toFixed(2)}x)`);
+  const cliKill = await cliTakeover(server.url);
+  console.log(`\nSIGKILL of onlyone run (command: sleep 60) until a waiter holds the lock: ${fmt(cliKill)} ms; library holder above: ${fmt(results.postgres.takeover)} ms`);
+  console.log(`\n${JSON.stringify({ ...results, cli: { ...costs, takeoverAfterKill: cliKill } })}`);
 } finally {
   server.stop();
 }

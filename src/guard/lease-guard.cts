@@ -5,8 +5,9 @@
 // guard runs as a separate process in its own session. It kills the command's process tree when the lease would run
 // out before onlyone renewed it, and at once if onlyone dies. It also holds a copy of the lock's connection (fd 3),
 // so after onlyone dies the server frees the lock only when the guard exits, which is after the command is gone.
-// While onlyone is stopped, the guard also watches that connection's TCP state: a server that ends the session
-// (restart, pg_terminate_backend) frees the lock at once, long before the lease would run out.
+// It also waits, in poll(2) on a koffi worker thread, for the server to close that connection (restart,
+// pg_terminate_backend): the lock is gone then, long before the lease would run out. If onlyone is stopped it cannot
+// react, so the guard kills at once; if it runs, it gets a moment to stop the command politely itself.
 //
 // It is CommonJS without dependencies because it starts on every leased `run`: Node 20's ESM loader would cost more
 // than the rest of the guard.
@@ -34,52 +35,18 @@ const lockName = process.argv[3] ?? '';
 const REAP_WAIT_MS = 3000;
 /** A process that keeps forking gets this many rounds of SIGSTOP before the SIGKILLs. */
 const FREEZE_ROUNDS = 20;
-/** How often onlyone's state is read, and while it is stopped, the connection's. */
-const WATCH_MS = 50;
-/** TCP_ESTABLISHED in /proc/net/tcp; the server's FIN makes it CLOSE_WAIT, a reset removes the socket. */
-const ESTABLISHED = '01';
+/** After the server closed the connection while onlyone runs: how long it has to say `lost` before the guard acts. */
+const REACT_MS = 500;
+/** poll(2) events: the peer closed its side; errors and hang-ups are always reported. */
+const POLLRDHUP = 0x2000;
 
 const commands = new Map<number, string>();
 let deadline: bigint | undefined;
 let timer: NodeJS.Timeout | undefined;
 let finished = false;
 let fired = false;
-
-/** The inode of our copy of the lock's connection (fd 3), if it is a TCP socket: the key of its /proc/net/tcp row. */
-const connection = ((): string | undefined => {
-  try {
-    const inode = String(fs.fstatSync(3).ino);
-    return tcpState(inode) === undefined ? undefined : inode;
-  } catch {
-    return undefined;
-  }
-})();
-
-/** The state of the TCP socket with this inode (hex, as in /proc/net/tcp), or undefined if it is in neither table. */
-function tcpState(inode: string): string | undefined {
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = fs.readFileSync(table, 'latin1');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n')) {
-      const fields = line.trim().split(/\s+/u);
-      if (fields[9] === inode) return fields[3];
-    }
-  }
-  return undefined;
-}
-
-/** While onlyone is stopped it cannot see its connection close: the guard looks for it. Reading /proc is cheap. */
-function watch(): void {
-  if (connection === undefined || finished || fired || deadline === undefined) return;
-  const state = readStat(owner)?.state;
-  if ((state === 'T' || state === 't') && tcpState(connection) !== ESTABLISHED) {
-    void fire(`the server closed the connection holding ${lockName} while onlyone (pid ${owner}) was stopped`);
-  }
-}
+/** How the guard ends; replaced once a poll(2) may be pending on a worker thread. */
+let quit = (): void => process.exit(0);
 
 function readStat(pid: number): ProcessEntry | undefined {
   try {
@@ -92,14 +59,27 @@ function readStat(pid: number): ProcessEntry | undefined {
   }
 }
 
-function processTable(): Map<number, ProcessEntry> {
-  const table = new Map<number, ProcessEntry>();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/u.test(name)) continue;
-    const entry = readStat(Number(name));
-    if (entry !== undefined) table.set(Number(name), entry);
+/**
+ * The children of `pid`, from /proc/PID/task/TID/children (one file per thread: a child belongs to the thread that
+ * forked it), or from a scan of every /proc/PID/stat on kernels built without that file.
+ */
+function childrenOf(pid: number): number[] {
+  try {
+    const found: number[] = [];
+    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+      for (const child of fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'latin1').split(' ')) {
+        if (child !== '') found.push(Number(child));
+      }
+    }
+    return found;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync(`/proc/${pid}`)) return [];
   }
-  return table;
+  const found: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (/^\d+$/u.test(name) && readStat(Number(name))?.ppid === pid) found.push(Number(name));
+  }
+  return found;
 }
 
 /** The commands still alive as the same processes, and onlyone if it still runs: the roots of what to kill. */
@@ -112,21 +92,24 @@ function roots(): number[] {
   return found;
 }
 
-/** Every live descendant of onlyone and of the commands, except this guard; stopped first so none can fork away. */
+/**
+ * Every live descendant of onlyone and of the commands, except this guard. Each is stopped before its children are
+ * read, so none can fork away between the walk and the SIGKILLs; a second pass finds children forked meanwhile.
+ */
 function freezeTree(): number[] {
   const frozen = new Set<number>();
   for (let round = 0; round < FREEZE_ROUNDS; round++) {
-    const table = processTable();
-    const parents = new Set<number>([owner, ...roots(), ...frozen]);
-    let added = false;
-    for (const [pid, entry] of table) {
-      if (pid === process.pid || frozen.has(pid) || !parents.has(entry.ppid) || entry.state === 'Z') continue;
-      signal(pid, 'SIGSTOP');
-      frozen.add(pid);
-      parents.add(pid);
-      added = true;
+    const before = frozen.size;
+    const pending = [owner, ...roots(), ...frozen];
+    for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
+      for (const child of childrenOf(pid)) {
+        if (child === process.pid || frozen.has(child) || gone(child)) continue;
+        signal(child, 'SIGSTOP');
+        frozen.add(child);
+        pending.push(child);
+      }
     }
-    if (!added) break;
+    if (frozen.size === before) break;
   }
   for (const pid of roots()) frozen.add(pid);
   return [...frozen];
@@ -193,7 +176,58 @@ function onLine(line: string): void {
   }
 }
 
-setInterval(watch, WATCH_MS).unref();
+/** Calls back once the server has closed the connection (fd 3). No koffi, or no fd 3: only the deadline guards. */
+function onConnectionClosed(callback: () => void): void {
+  try {
+    if (!fs.fstatSync(3).isSocket()) return;
+  } catch {
+    return;
+  }
+  type Poll = { async(fds: Buffer, count: number, timeout: number, done: (error: unknown, ready: number) => void): void };
+  let poll: Poll;
+  try {
+    const koffi = require('koffi') as { load(path: string | null): { func(definition: string): unknown } };
+    let libc;
+    try {
+      libc = koffi.load(null);
+    } catch {
+      libc = koffi.load('libc.so.6');
+    }
+    poll = libc.func('int poll(_Inout_ void *, unsigned long, int)') as Poll;
+    const exitNow = libc.func('void _exit(int)') as (status: number) => void;
+    // exit() would wait for libuv's threadpool, where our poll never returns until the server closes the connection:
+    // the lock would be freed only then. _exit() closes everything at once; nothing is left to flush (stderr is
+    // synchronous on Linux).
+    quit = (): void => exitNow(0);
+  } catch (error) {
+    process.stderr.write(`onlyone: the lease guard cannot watch the connection (${(error as Error).message}); only the lease deadline guards the command\n`);
+    return;
+  }
+  const fds = Buffer.alloc(8);
+  fds.writeInt32LE(3, 0);
+  fds.writeInt16LE(POLLRDHUP, 4);
+  const wait = (): void =>
+    poll.async(fds, 1, -1, (error, ready) => {
+      // EINTR and the like: wait again. Anything ready is the close (or an error) of the connection.
+      if (error !== null && error !== undefined) wait();
+      else if (ready === 1) callback();
+      else wait();
+    });
+  wait();
+}
+
+onConnectionClosed(() => {
+  if (finished || fired || deadline === undefined) return;
+  const state = readStat(owner)?.state;
+  if (state === 'T' || state === 't') {
+    void fire(`the server closed the connection holding ${lockName} while onlyone (pid ${owner}) was stopped`);
+    return;
+  }
+  // onlyone sees the close too and will say `lost`, which sets the deadline to its grace time.
+  const soon = process.hrtime.bigint() + BigInt(REACT_MS) * 1_000_000n;
+  if (soon < deadline) deadline = soon;
+  schedule();
+});
 
 let pending = '';
 process.stdin.setEncoding('utf8');
@@ -207,6 +241,6 @@ process.stdin.on('data', (chunk: string) => {
 process.stdin.on('end', () => {
   const last = finished || fired ? Promise.resolve() : fire(`onlyone (pid ${owner}) ended while holding ${lockName}`);
   // Exiting closes fd 3, our copy of the connection: only now may the server see the session end.
-  void last.finally(() => process.exit(0));
+  void last.finally(() => quit());
 });
-process.stdin.on('error', () => process.exit(0));
+process.stdin.on('error', () => quit());
