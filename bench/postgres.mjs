@@ -102,7 +102,8 @@ function cliCosts(url) {
   const node = JSON.stringify(process.execPath);
   const cpu = {
     'node -e 0': cpuOf(`${node} -e 0`),
-    'lease guard, start to exit': cpuOf(`echo done | ${node} ${JSON.stringify(guard)} 1 bench`),
+    // fd 3 a TCP connection to the server, as in a real run: the guard loads koffi to wait on it in poll(2).
+    'lease guard, start to exit': cpuOf(`echo done | ${node} ${JSON.stringify(guard)} 1 bench 3<>/dev/tcp/127.0.0.1/${new URL(url).port}`),
   };
   return { wall: Object.fromEntries(Object.entries(wall).map(([name, samples]) => [name, stats(samples)])), cpu };
 }
@@ -112,9 +113,11 @@ async function cliTakeover(url) {
   const name = `bench-clikill-${process.pid}`;
   const samples = [];
   for (let i = 0; i < TAKEOVERS; i++) {
-    const holder = spawn(process.execPath, [cli, 'run', '--backend', url, name, '--', 'sleep', '60'], { stdio: 'ignore' });
+    // --wait: a probe below may hold the lock for an instant just as the holder starts.
+    const holder = spawn(process.execPath, [cli, 'run', '--wait', '--backend', url, name, '--', 'sleep', '60'], { stdio: 'ignore' });
     // Held once a tryAcquire fails; then wait on it from here.
     for (;;) {
+      if (holder.exitCode !== null) throw new Error(`the CLI holder exited with ${holder.exitCode}`);
       const probe = await tryAcquire(name, { backend: 'postgres', url });
       if (probe === undefined) break;
       await probe.release();

@@ -5,12 +5,12 @@
 // guard runs as a separate process in its own session. It kills the command's process tree when the lease would run
 // out before onlyone renewed it, and at once if onlyone dies. It also holds a copy of the lock's connection (fd 3),
 // so after onlyone dies the server frees the lock only when the guard exits, which is after the command is gone.
-// It also waits, in poll(2) on a koffi worker thread, for the server to close that connection (restart,
+// And it waits, in poll(2) on a koffi worker thread, for the server to close that connection (restart,
 // pg_terminate_backend): the lock is gone then, long before the lease would run out. If onlyone is stopped it cannot
 // react, so the guard kills at once; if it runs, it gets a moment to stop the command politely itself.
 //
-// It is CommonJS without dependencies because it starts on every leased `run`: Node 20's ESM loader would cost more
-// than the rest of the guard.
+// It is CommonJS because it starts on every leased `run`: Node 20's ESM loader would cost more than the rest of the
+// guard. Its one dependency, koffi (for poll and _exit), is optional: without it only the lease deadline guards.
 //
 // Protocol: lines on stdin, from onlyone.
 //   lease NS    the lease runs out at NS (process.hrtime.bigint(): CLOCK_MONOTONIC ns, the same in every process)
