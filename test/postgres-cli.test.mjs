@@ -13,8 +13,8 @@ import { postgresUnavailable, startPostgres } from './postgres-server.mjs';
 const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const unavailable = postgresUnavailable();
 const LOST = 79;
-/** --idle-session-timeout of the stop tests: short, so a stopped holder loses its lock quickly. */
-const IDLE_MS = 1000;
+/** --idle-session-timeout of the stop tests: short, so a stopped holder loses its lock quickly (the guard's slack is 3/40 of it). */
+const IDLE_MS = 2000;
 let server;
 
 // The command: reports its pid and fence, then a `work` event every 20 ms, each stamped with Date.now().

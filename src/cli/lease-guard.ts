@@ -80,11 +80,16 @@ export class LeaseGuard {
     this.#process.stdin?.end();
   }
 
-  /** Passes on the lease's deadline when a heartbeat moved it: halfway between our own give-up and the server's. */
+  /**
+   * Passes on the lease's deadline when a heartbeat moved it: a quarter of the way from our own give-up to the
+   * server's earliest release. We declare the loss first and can stop the command politely; the three quarters left
+   * absorb a late wake-up of the guard on a loaded machine.
+   */
   #forward(): void {
     const lease = this.#lock.lease;
     if (lease === undefined) return;
-    const deadline = process.hrtime.bigint() + BigInt(Math.floor(((lease.lostInMs + lease.expiresInMs) / 2) * 1e6));
+    const killInMs = lease.lostInMs + (lease.expiresInMs - lease.lostInMs) / 4;
+    const deadline = process.hrtime.bigint() + BigInt(Math.floor(killInMs * 1e6));
     if (deadline < this.#sentDeadline + 1_000_000n) return;
     this.#sentDeadline = deadline;
     this.#write(`lease ${deadline}`);
