@@ -45,6 +45,10 @@ let deadline: bigint | undefined;
 let timer: NodeJS.Timeout | undefined;
 let finished = false;
 let fired = false;
+/** The server closed the connection (seen by poll, perhaps before the first line from onlyone arrived). */
+let connectionClosed = false;
+/** onlyone said `lost`: it is stopping the command itself, within its grace time. */
+let stoppingPolitely = false;
 /** How the guard ends; replaced once a poll(2) may be pending on a worker thread. */
 let quit = (): void => process.exit(0);
 
@@ -168,11 +172,32 @@ function onLine(line: string): void {
   } else if (verb === 'exited') {
     commands.delete(Number(value));
   } else if (verb === 'lost' && /^\d+$/u.test(value)) {
+    stoppingPolitely = true;
     deadline = process.hrtime.bigint() + BigInt(value) * 1_000_000n;
     schedule();
   } else if (verb === 'done') {
     finished = true;
     clearTimeout(timer);
+  }
+  reactToClose();
+}
+
+/**
+ * The lock is gone once the server closed the connection. A stopped onlyone cannot react: kill now. A running one
+ * sees the close too and says `lost`; unless it already did, it gets REACT_MS before the guard acts.
+ */
+function reactToClose(): void {
+  if (!connectionClosed || finished || fired || deadline === undefined) return;
+  const state = readStat(owner)?.state;
+  if (state === 'T' || state === 't') {
+    void fire(`the server closed the connection holding ${lockName} while onlyone (pid ${owner}) was stopped`);
+    return;
+  }
+  if (stoppingPolitely) return;
+  const soon = process.hrtime.bigint() + BigInt(REACT_MS) * 1_000_000n;
+  if (soon < deadline) {
+    deadline = soon;
+    schedule();
   }
 }
 
@@ -217,16 +242,8 @@ function onConnectionClosed(callback: () => void): void {
 }
 
 onConnectionClosed(() => {
-  if (finished || fired || deadline === undefined) return;
-  const state = readStat(owner)?.state;
-  if (state === 'T' || state === 't') {
-    void fire(`the server closed the connection holding ${lockName} while onlyone (pid ${owner}) was stopped`);
-    return;
-  }
-  // onlyone sees the close too and will say `lost`, which sets the deadline to its grace time.
-  const soon = process.hrtime.bigint() + BigInt(REACT_MS) * 1_000_000n;
-  if (soon < deadline) deadline = soon;
-  schedule();
+  connectionClosed = true;
+  reactToClose();
 });
 
 let pending = '';
