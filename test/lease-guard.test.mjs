@@ -57,7 +57,9 @@ test('the lease deadline passes: the command is killed, the owner is not', async
   const { say, stderr } = startGuard(t, owner.pid);
   say(`lease ${ns(300)}`);
   say(`child ${command.pid}`);
-  await until(() => !running(command.pid), 'the command is killed');
+  // The guard reports once what it killed is gone, so its message comes last.
+  await until(() => /killed pid/u.test(stderr()), 'the guard reports the kill');
+  assert.equal(running(command.pid), false);
   assert.equal(running(owner.pid), true);
   assert.match(stderr(), /lease on guard-test ran out while onlyone \(pid \d+\) was stopped or not responding; killed pid/u);
 });
@@ -123,7 +125,8 @@ test('done, then end of input: nothing is killed', async (t) => {
   const owner = sleeper(t);
   const command = sleeper(t);
   const { guard, say, stderr } = startGuard(t, owner.pid);
-  say(`lease ${ns(100)}`);
+  // A deadline that cannot pass before `done` is read, however slowly the guard starts.
+  say(`lease ${ns(60_000)}`);
   say(`child ${command.pid}`);
   say(`exited ${command.pid}`);
   say('done');
