@@ -31,12 +31,14 @@ export class LeaseGuard {
   private constructor(lock: Lock, lease: Lease) {
     this.#lock = lock;
     const script = join(dirname(realpathSync(process.argv[1] ?? '')), '..', 'guard', 'lease-guard.cjs');
-    // Own session: a stop of our process group must not reach it. No environment: NODE_OPTIONS must not load code
-    // into it. fd 3: a copy of the lock's connection, so our death does not free the lock before the guard acts.
+    // Own session: a stop of our process group must not reach it. Without NODE_OPTIONS: no --require'd code in it
+    // (the rest of the environment stays, in case node itself needs it). fd 3: a copy of the lock's connection, so
+    // our death does not free the lock before the guard acts.
+    const { NODE_OPTIONS: _ignored, ...env } = process.env;
     this.#process = spawn(process.execPath, [script, String(process.pid), lock.name], {
       detached: true,
       cwd: '/',
-      env: {},
+      env,
       stdio: ['pipe', 'ignore', 'inherit', ...(lease.fd === undefined ? [] : [lease.fd])],
     });
     this.#process.on('error', (error) => this.#fail(`the lease guard could not start: ${error.message}`));
