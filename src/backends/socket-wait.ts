@@ -13,7 +13,7 @@ export interface WaitState {
 /**
  * Waits until the lock at `address` is worth trying again, without polling: it connects to the holder and
  * waits for the connection to close, which happens the instant the holder releases or dies.
- * Races are handled by the caller's retry loop: ECONNREFUSED/ENOENT mean "try to bind now", EAGAIN (a full
+ * Races are handled by the caller's retry loop: ECONNREFUSED/ENOENT/ECONNRESET mean "try to bind now", EAGAIN (a full
  * backlog) and a holder turning us away mean "back off". A slow safety re-check runs every `pollIntervalMs`.
  * Rejects with `signal.reason` when the signal aborts.
  * @internal
@@ -29,7 +29,8 @@ export async function waitForRelease(
   signal?.throwIfAborted();
   const outcome = await HolderConnection.open(address);
   if (!outcome.ok) {
-    if (outcome.code === 'ECONNREFUSED' || outcome.code === 'ENOENT') {
+    // ECONNRESET: we connected to a dead holder's listener while the kernel was still closing it.
+    if (outcome.code === 'ECONNREFUSED' || outcome.code === 'ENOENT' || outcome.code === 'ECONNRESET') {
       state.refusals++;
       if (state.refusals <= FAST_RETRIES) return;
     }
