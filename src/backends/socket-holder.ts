@@ -1,4 +1,4 @@
-import { HolderConnection } from '../client/holder-connection.js';
+import type { HolderConnection } from '../client/holder-connection.js';
 import { holderFromHello } from '../holder/hello.js';
 import type { Holder } from '../holder/types.js';
 import { confirmHolder, type IdentityCache } from '../identity/holder-identity.js';
@@ -65,21 +65,3 @@ export async function identifyConnection(connection: HolderConnection, address: 
   }
 }
 
-/**
- * Reads the hello of whoever listens on the socket file `path`. Undefined when nothing listens (no file,
- * or a stale file whose holder died). A listener that never says hello is a silent holder.
- * @internal
- */
-export async function readSocketHolder(path: string, helloTimeoutMs: number, backend: string): Promise<Holder | undefined> {
-  const outcome = await HolderConnection.open(path);
-  if (!outcome.ok) return outcome.code === 'EAGAIN' ? silentHolder('the holder is not accepting connections (backlog full)', backend) : undefined;
-  const { connection } = outcome;
-  try {
-    const hello = await connection.hello(helloTimeoutMs);
-    return holderFromHello(hello, backend) ?? silentHolder('the holder sent a malformed hello', backend);
-  } catch (error) {
-    return silentHolder(`the holder sent no hello: ${(error as Error).message}`, backend);
-  } finally {
-    connection.close();
-  }
-}
