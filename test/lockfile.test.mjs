@@ -182,7 +182,7 @@ test('slots: at most N holders, each on its own NAME#i files; a waiter gets the 
   } finally {
     for (const lock of held) await lock.release();
   }
-  await assert.rejects(acquire(name, { backend: 'lockfile', dir, replace: true }), { code: 'ERR_INVALID_OPTION', message: /replace/ });
+  await assert.rejects(acquire(name, { ...options, replace: true }), { code: 'ERR_INVALID_OPTION', message: /replace/ });
 });
 
 test('names are escaped into the directory: no "/" or ".." escapes, and list gives them back', async (t) => {

@@ -1,11 +1,12 @@
 import { fsp } from '../proc/lazy-fs.js';
-import { InvalidOptionError, LockBusyError, OnlyoneError } from '../errors.js';
+import { LockBusyError, OnlyoneError } from '../errors.js';
 import type { Holder } from '../holder/types.js';
 import { identityCache } from '../identity/holder-identity.js';
 import type { NormalizedOptions } from '../options.js';
 import { KIND, lockfileHolder } from './lockfile-holder.js';
 import { hold } from './lockfile-lock.js';
 import { takeFlock } from './lockfile-open.js';
+import { acquireReplacing } from './lockfile-replace.js';
 import { LOCK_SUFFIX, defaultDir, lockfilePaths, prepareDir, unescapeName } from './lockfile-paths.js';
 import { slotName } from './socket-slots.js';
 import { waitForAnyRelease, waitForRelease, type WaitState } from './socket-wait.js';
@@ -26,12 +27,16 @@ export function dirOf(options: NormalizedOptions): string {
  */
 export const lockfileBackend: Backend = {
   kind: KIND,
-  capabilities: { verifiedIdentity: true, messaging: true, slots: true, fencing: false },
+  capabilities: { verifiedIdentity: true, messaging: true, slots: true, fencing: false, replace: true },
 
   async acquire(request: AcquireRequest): Promise<BackendLock> {
     const { name, options, signal } = request;
-    if (options.replace !== undefined) throw new InvalidOptionError("The `replace` option is not supported by the lockfile backend yet; use the abstract backend");
     const dir = dirOf(options);
+    if (options.replace !== undefined) {
+      const paths = lockfilePaths(name, dir);
+      prepareDir(dir, options.scope);
+      return acquireReplacing(request, paths, options);
+    }
     // One lock, or slots NAME#0 ... NAME#<slots-1>; every path is checked before anything is locked.
     const slots = options.slots === undefined ? [undefined] : Array.from({ length: options.slots }, (_, index) => index);
     const all = slots.map((slot) => ({ slot, paths: lockfilePaths(slot === undefined ? name : slotName(name, slot), dir) }));
