@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { pidHoldsInode, pidsHoldingInode, listenerInode } from '../identity/socket-holders.js';
 import type { NormalizedOptions } from '../options.js';
 import { flockLockers, pidHoldsFlock, pidsHoldingFlock, type FileId } from '../proc/locks.js';
-import { replaceHolder, type IdentifiedHolder } from '../replace/replace-holder.js';
+import { replaceHolder, type HolderToReplace } from '../replace/replace-holder.js';
 import { signalHolders, type HolderProbe } from '../replace/signal-holders.js';
 import { lockfileHolder } from './lockfile-holder.js';
 import { hold } from './lockfile-lock.js';
@@ -59,7 +59,7 @@ function holdingProbe({ inode, file, lockers }: LockfileHolding): HolderProbe {
  * socket nor a flock can be found.
  * @internal
  */
-export async function lockfileHolding(paths: LockfilePaths): Promise<IdentifiedHolder | undefined> {
+export async function lockfileHolding(paths: LockfilePaths): Promise<HolderToReplace | undefined> {
   const was = await holdingNow(paths);
   if (was.inode === undefined && was.lockers.length === 0) return undefined;
   const probe = holdingProbe(was);

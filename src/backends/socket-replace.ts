@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import type { Holder } from '../holder/types.js';
 import { listenerInode } from '../identity/socket-holders.js';
-import { replaceHolder, type IdentifiedHolder, type ReplaceStage } from '../replace/replace-holder.js';
+import { replaceHolder, type HolderToReplace, type ReplaceStage } from '../replace/replace-holder.js';
 import { signalSocketHolders } from '../replace/signal-holders.js';
 import { bindExclusive } from './socket-lock.js';
 import type { AcquireRequest } from './types.js';
@@ -31,7 +31,7 @@ export interface Replaced {
  * socket's inode. Undefined when no listening socket holds the name there.
  * @internal
  */
-export async function socketHolderAt(address: string): Promise<IdentifiedHolder | undefined> {
+export async function socketHolderAt(address: string): Promise<HolderToReplace | undefined> {
   const inode = await inodeOf(address);
   if (inode === undefined) return undefined;
   return {

@@ -13,7 +13,7 @@ const RELEASE_ANSWER_MS = 2000;
 export type ReplaceStage = 'free' | 'released' | 'terminated' | 'killed';
 
 /** The holder replacing set out to stop, as /proc showed it when it was identified. @internal */
-export interface IdentifiedHolder {
+export interface HolderToReplace {
   /** True when another holder now holds the lock: a third process took it in between. */
   readonly supplanted: () => Promise<boolean>;
   /**
@@ -33,7 +33,7 @@ export interface ReplaceTarget<T> {
   /** Tries once to take the lock; undefined while someone holds it. */
   readonly take: () => Promise<T | undefined>;
   /** Identifies the current holder through /proc; undefined when /proc shows nothing that could be signalled. */
-  readonly identify: () => Promise<IdentifiedHolder | undefined>;
+  readonly identify: () => Promise<HolderToReplace | undefined>;
   /** Why `identify` can come back empty, for the LockBusyError that says nothing was signalled. */
   readonly unidentified: string;
 }
@@ -123,7 +123,7 @@ async function askToRelease(address: string, timeoutMs: number): Promise<string>
  * Tries to take the lock for up to `ms`, woken by the holder's connections closing. 'other' when a
  * different holder than `holder` now has it; undefined when time ran out.
  */
-async function takeWithin<T>(target: ReplaceTarget<T>, holder: IdentifiedHolder | undefined, ms: number, request: AcquireRequest): Promise<{ taken: T } | 'other' | undefined> {
+async function takeWithin<T>(target: ReplaceTarget<T>, holder: HolderToReplace | undefined, ms: number, request: AcquireRequest): Promise<{ taken: T } | 'other' | undefined> {
   const { signal, options } = request;
   const deadline = AbortSignal.timeout(Math.max(1, ms));
   const waitSignal = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
