@@ -128,3 +128,50 @@ test('run --replace with nobody holding the lock just runs; --replace with --slo
   const usage = await cli(['run', '--replace', '--slots', '2', name, '--', 'true']);
   assert.equal(usage.code, 64);
 });
+
+/** A private lockfile directory for one test, and the CLI flags that select it. */
+function lockfileFlags(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'oo-cli-lf-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return ['--backend', 'lockfile', '--dir', dir];
+}
+
+test('lockfile: run --replace stops the old run politely; status reports the new holder verified', async (t) => {
+  const flags = lockfileFlags(t);
+  const name = lockName('cli-lf-replace');
+  const old = await holdWithCli(name, flags);
+  const replacing = await holdWithCli(name, ['--replace', '--grace', '20', ...flags]).catch((error) => error);
+  try {
+    assert.ok(!(replacing instanceof Error), String(replacing));
+    assert.match(replacing.stderr, /^onlyone: replaced the previous holder \(released\)$/m);
+    assert.equal((await old.done).signal, 'SIGTERM');
+    const seen = await cli(['status', name, '--json', ...flags]);
+    const holder = JSON.parse(seen.stdout);
+    assert.deepEqual([holder.held, holder.pid, holder.uid, holder.verified], [true, replacing.child.pid, process.getuid(), true], holder.unverifiedReason);
+  } finally {
+    await old.release();
+    if (!(replacing instanceof Error)) await replacing.release();
+  }
+});
+
+test('lockfile: stop SIGKILLs a command that ignores SIGTERM; a bystander with its command line is untouched', async (t) => {
+  const flags = lockfileFlags(t);
+  const name = lockName('cli-lf-stop');
+  const dir = mkdtempSync(join(tmpdir(), 'onlyone-immortal-'));
+  const loop = `while [ -d ${dir} ]; do sleep 0.05; done`;
+  const run = startCli(['run', ...flags, name, '--', 'sh', '-c', `trap '' TERM; echo ready; ${loop}`]);
+  const other = bystander(loop);
+  try {
+    await run.waitFor('ready');
+    const stopped = await cli(['stop', name, '--timeout', '1', '--kill-after', '1', ...flags]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.equal(stopped.stdout, 'killed\n');
+    assert.equal((await run.done).signal, 'SIGKILL');
+    other.check();
+    assert.equal((await cli(['status', name, ...flags])).code, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await other.end();
+    run.child.kill('SIGKILL');
+  }
+});

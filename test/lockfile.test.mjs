@@ -120,6 +120,33 @@ test('system scope across users: another user waits on, sees and then takes a ro
   await lock.release();
 });
 
+test('status, list and LockBusyError report a lockfile holder verified by the kernel: pid, uid, start time', async (t) => {
+  const dir = tempDir(t);
+  const name = lockName('verified');
+  const options = { backend: 'lockfile', dir };
+  const holder = track(t, startHolder(name, { options }));
+  assert.equal((await holder.events.next()).event, 'acquired');
+  const startTime = Number(readFileSync(`/proc/${holder.pid}/stat`, 'latin1').split(') ')[1].split(' ')[19]);
+  const seen = await status(name, options);
+  assert.equal(seen.verified, true, seen.unverifiedReason);
+  assert.equal(seen.unverifiedReason, undefined);
+  assert.deepEqual([seen.pid, seen.uid, seen.startTime, seen.name, seen.backend], [holder.pid, process.getuid(), startTime, name, 'lockfile']);
+  assert.ok(seen.cmdline.some((arg) => arg.endsWith('holder.mjs')), `cmdline ${seen.cmdline}`);
+  const listed = (await list(options)).find((h) => h.name === name);
+  assert.deepEqual([listed?.pid, listed?.uid, listed?.verified], [holder.pid, process.getuid(), true]);
+  const busy = await acquire(name, options).catch((error) => error);
+  assert.ok(busy instanceof LockBusyError);
+  assert.deepEqual([busy.holder.pid, busy.holder.verified], [holder.pid, true]);
+  // Without koffi there is no SO_PEERCRED; /proc/PID/fd confirms the hello's pid holds the socket's inode.
+  const script = `import { status } from ${JSON.stringify(distEntry)}; console.log(JSON.stringify(await status(${JSON.stringify(name)}, ${JSON.stringify(options)})));`;
+  const noKoffi = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ONLYONE_NO_KOFFI: '1' }, encoding: 'utf8' });
+  assert.equal(noKoffi.status, 0, noKoffi.stderr);
+  const fromProc = JSON.parse(noKoffi.stdout);
+  assert.deepEqual([fromProc.pid, fromProc.uid, fromProc.verified], [holder.pid, process.getuid(), true], fromProc.unverifiedReason);
+  holder.child.stdin.end();
+  assert.equal((await holder.events.next()).event, 'released');
+});
+
 test('messages reach a lockfile holder through send() and LockBusyError#send', async (t) => {
   const dir = tempDir(t);
   const name = lockName('msg');
@@ -155,7 +182,7 @@ test('slots: at most N holders, each on its own NAME#i files; a waiter gets the 
   } finally {
     for (const lock of held) await lock.release();
   }
-  await assert.rejects(acquire(name, { backend: 'lockfile', dir, replace: true }), { code: 'ERR_INVALID_OPTION', message: /replace/ });
+  await assert.rejects(acquire(name, { ...options, replace: true }), { code: 'ERR_INVALID_OPTION', message: /replace/ });
 });
 
 test('names are escaped into the directory: no "/" or ".." escapes, and list gives them back', async (t) => {
@@ -224,7 +251,11 @@ test('deleting NAME.lock under a live holder does not let a second holder in', a
   unlinkSync(join(dir, `${name}.lock`));
   // A fresh NAME.lock can be flock()ed, but the holder's socket is live, so it must not be replaced.
   assert.equal(await tryAcquire(name, options), undefined);
-  assert.equal((await status(name, options))?.pid, holder.pid);
+  const seen = await status(name, options);
+  assert.equal(seen?.pid, holder.pid);
+  // The kernel confirms who serves NAME.sock, but nobody holds the flock on the new NAME.lock.
+  assert.equal(seen.verified, false);
+  assert.match(seen.unverifiedReason, /nobody holds the flock/);
   holder.child.stdin.end();
   assert.equal((await holder.events.next()).event, 'released');
   const lock = await acquire(name, options);
@@ -273,6 +304,8 @@ test('flock(1) interop: a lock file held by `flock -n` blocks onlyone', { skip: 
     // flock(1) serves no hello; /proc/locks names it, and it still has the file open.
     assert.equal(error.holder?.pid, flocker.pid);
     assert.deepEqual(error.holder?.argv.slice(0, 2), ['flock', '-n']);
+    assert.equal(error.holder.verified, false, 'a holder that serves no socket is never verified');
+    assert.match(error.holder.unverifiedReason, /serves no socket/);
     assert.equal((await status(name, options))?.name, name);
     assert.deepEqual((await list(options)).map((h) => h.name), [name]);
     // A waiter has no socket to watch: it backs off, and gets the lock once flock(1) goes away.
@@ -318,7 +351,8 @@ sys.stdin.read()
   const options = { backend: 'lockfile', dir, helloTimeoutMs: 200 };
   assert.equal(await tryAcquire(name, options), undefined);
   const holder = await status(name, options);
-  assert.equal(holder?.pid, 0, 'a holder that speaks no protocol is known only to exist');
+  // It says no hello, but it listens on NAME.sock and holds the flock: the kernel names it.
+  assert.deepEqual([holder?.pid, holder?.verified, holder?.name], [child.pid, true, name], holder?.unverifiedReason);
   const waiting = acquire(name, { ...options, wait: true, timeoutMs: 30_000 });
   setTimeout(() => child.stdin.end(), 100);
   const lock = await waiting;

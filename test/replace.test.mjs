@@ -2,21 +2,23 @@
 // processes verified to hold the lock's socket. Real holder processes, and bystanders with the same argv.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { acquire, stop, status, InvalidOptionError, LockBusyError } from '../dist/index.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { acquire, stop, status, tryAcquire, InvalidOptionError, LockBusyError } from '../dist/index.js';
 import { lockName, startHolder, exitOf, fixture, jsonLines, delay } from './helpers.mjs';
 
-async function holding(mode, name = lockName(`rep-${mode}`)) {
-  const holder = startHolder(name, { mode });
+async function holding(mode, name = lockName(`rep-${mode}`), options = {}) {
+  const holder = startHolder(name, { mode, options });
   const event = await holder.events.next(20_000);
   assert.equal(event.event, 'acquired', JSON.stringify(event));
   return { name, holder };
 }
 
 /** A process with exactly the holder's command line that holds nothing: it must never be signalled. */
-async function bystander(name, mode) {
-  const child = spawn(process.execPath, [fixture('holder.mjs'), name, '{}', mode], {
+async function bystander(name, mode, options = {}) {
+  const child = spawn(process.execPath, [fixture('holder.mjs'), name, JSON.stringify(options), mode], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, ONLYONE_TEST_BYSTANDER: '1' },
   });
@@ -183,6 +185,90 @@ test('replace options are validated', async () => {
   await assert.rejects(acquire(lockName('rep-bad'), { replace: { graceMs: -1 } }), InvalidOptionError);
   await assert.rejects(acquire(lockName('rep-bad'), { replace: 'yes' }), InvalidOptionError);
   await assert.rejects(acquire(lockName('rep-bad'), { replace: true, slots: 2 }), InvalidOptionError);
+});
+
+/** Kills these processes when the test ends, however it ends, so a failed assertion cannot leave them running. */
+function cleanup(t, ...children) {
+  t.after(() => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+}
+
+/** The lockfile backend in a private directory for one test, removed afterwards. */
+function lockfileOptions(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'oo-rep-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return { backend: 'lockfile', dir };
+}
+
+test('lockfile: replace escalates to SIGTERM, then SIGKILL, aimed only at the verified holder', async (t) => {
+  const options = lockfileOptions(t);
+  const stubborn = await holding('stubborn', lockName('rep-lf-stubborn'), options);
+  const b = await bystander(stubborn.name, 'stubborn', options);
+  cleanup(t, stubborn.holder.child, b.child);
+  const lock = await acquire(stubborn.name, { ...options, replace: { graceMs: 600_000, killAfterMs: 600_000 } });
+  try {
+    assert.equal(lock.replaced, 'terminated');
+    assert.equal((await stubborn.holder.events.next(15_000)).event, 'sigterm');
+    assert.deepEqual(await exitOf(stubborn.holder.child), { code: 0, signal: null });
+    assert.equal((await status(stubborn.name, options)).pid, process.pid);
+    await assertUntouched(b);
+  } finally {
+    await lock.release();
+  }
+  const immortal = await holding('immortal', lockName('rep-lf-immortal'), options);
+  cleanup(t, immortal.holder.child);
+  const lock2 = await acquire(immortal.name, { ...options, replace: { graceMs: 300, killAfterMs: 500 } });
+  assert.equal(lock2.replaced, 'killed');
+  assert.deepEqual(await exitOf(immortal.holder.child), { code: null, signal: 'SIGKILL' });
+  await lock2.release();
+});
+
+test('lockfile: stop() asks, then SIGTERMs, then SIGKILLs, and leaves the lock free', async (t) => {
+  const options = lockfileOptions(t);
+  assert.equal(await stop(lockName('rep-lf-free'), options), 'not-held');
+  const polite = await holding('polite', lockName('rep-lf-polite'), options);
+  cleanup(t, polite.holder.child);
+  assert.equal(await stop(polite.name, options), 'released');
+  assert.deepEqual(await exitOf(polite.holder.child), { code: 0, signal: null });
+  const stubborn = await holding('stubborn', lockName('rep-lf-stubborn'), options);
+  const b = await bystander(stubborn.name, 'stubborn', options);
+  cleanup(t, stubborn.holder.child, b.child);
+  assert.equal(await stop(stubborn.name, { ...options, graceMs: 600_000, killAfterMs: 600_000 }), 'terminated');
+  await exitOf(stubborn.holder.child);
+  await assertUntouched(b);
+  const immortal = await holding('immortal', lockName('rep-lf-immortal'), options);
+  cleanup(t, immortal.holder.child);
+  assert.equal(await stop(immortal.name, { ...options, graceMs: 100, killAfterMs: 300 }), 'killed');
+  assert.deepEqual(await exitOf(immortal.holder.child), { code: null, signal: 'SIGKILL' });
+  assert.equal(await status(immortal.name, options), undefined);
+  const free = await tryAcquire(immortal.name, options);
+  assert.ok(free !== undefined, 'stop left the lock free');
+  await free.release();
+});
+
+test('lockfile: stop() ends a flock(1) holder (no socket) through its flock; a process with the file open is spared', { skip: spawnSync('flock', ['--version']).status !== 0 && 'flock(1) is not installed' }, async (t) => {
+  const options = lockfileOptions(t);
+  const name = lockName('rep-lf-flock');
+  const lockPath = join(options.dir, `${name}.lock`);
+  const holder = spawn('flock', ['-n', lockPath, 'sh', '-c', 'echo locked; exec sleep 60'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  t.after(() => { try { process.kill(-holder.pid, 'SIGKILL'); } catch {} });
+  holder.stdout.setEncoding('utf8');
+  assert.match((await new Promise((resolve) => holder.stdout.once('data', resolve))), /locked/);
+  // A process with the lock file open on its fd 3 but no flock (as a `flock` waiter would be): a bystander.
+  const log = join(options.dir, 'bystander.log');
+  writeFileSync(log, '');
+  const fd = openSync(lockPath, 'r');
+  const other = spawn('sh', ['-c', `trap 'echo TERM >> ${log}' TERM; echo ready; while [ -d ${options.dir} ]; do sleep 0.05; done`], { stdio: ['ignore', 'pipe', 'inherit', fd] });
+  closeSync(fd);
+  t.after(() => other.kill('SIGKILL'));
+  other.stdout.setEncoding('utf8');
+  assert.match((await new Promise((resolve) => other.stdout.once('data', resolve))), /ready/);
+  assert.equal(await stop(name, { ...options, graceMs: 100, killAfterMs: 20_000 }), 'terminated');
+  assert.equal((await exitOf(holder)).signal, 'SIGTERM');
+  await delay(200);
+  assert.equal(other.exitCode, null, 'bystander still running');
+  assert.equal(readFileSync(log, 'utf8'), '', 'bystander never got SIGTERM');
 });
 
 function alive(pid) {

@@ -39,7 +39,7 @@ async function assertNotSquatted(name: string, address: string, options: Normali
 /** The Linux abstract-socket backend: the lock is a name in the kernel, freed the instant its holder dies. */
 export const abstractBackend: Backend = {
   kind: KIND,
-  capabilities: { verifiedIdentity: true, messaging: true, slots: true, fencing: false },
+  capabilities: { verifiedIdentity: true, messaging: true, slots: true, fencing: false, replace: true },
 
   async acquire(request: AcquireRequest): Promise<BackendLock> {
     const { name, options, signal } = request;

@@ -16,7 +16,7 @@ function load(): Promise<Backend> {
  */
 export const lazyPostgresBackend: Backend = {
   kind: 'postgres',
-  capabilities: { verifiedIdentity: false, messaging: false, slots: false, fencing: true },
+  capabilities: { verifiedIdentity: false, messaging: false, slots: false, fencing: true, replace: false },
   async acquire(request: AcquireRequest): Promise<BackendLock> {
     return (await load()).acquire(request);
   },

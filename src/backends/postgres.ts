@@ -141,7 +141,7 @@ async function withSession<T>(options: NormalizedOptions, fn: (client: PgClient)
  */
 export const postgresBackend: Backend = {
   kind: KIND,
-  capabilities: { verifiedIdentity: false, messaging: false, slots: false, fencing: true },
+  capabilities: { verifiedIdentity: false, messaging: false, slots: false, fencing: true, replace: false },
 
   async acquire(request: AcquireRequest): Promise<BackendLock> {
     const { name, options, signal } = request;

@@ -11,6 +11,8 @@ export interface BackendCapabilities {
   readonly slots: boolean;
   /** Each acquisition gets a strictly increasing fencing token. */
   readonly fencing: boolean;
+  /** `replace` and `stop()` work: the holder can be asked to release, then signalled through /proc. */
+  readonly replace: boolean;
 }
 
 /** A lock a backend holds. @internal */

@@ -45,9 +45,10 @@ no_handler, busy...); 124 no reply within --timeout.
   stop: `Usage: onlyone stop NAME [--timeout SECONDS] [--kill-after SECONDS]
 
 Stops the process holding NAME: asks it to release (an 'onlyone run' holder SIGTERMs its command), waits
-up to SECONDS (default 10), then SIGTERMs the processes verified to hold the lock (never any other),
-waits --kill-after SECONDS (default the same), then SIGKILLs them. Prints what happened on stdout:
-not-held, released, terminated or killed.
+up to SECONDS (default 10), then SIGTERMs the processes verified to hold the lock (never any other;
+with --backend lockfile, those holding NAME.sock or the flock on NAME.lock), waits --kill-after SECONDS
+(default the same), then SIGKILLs them. Prints what happened on stdout: not-held, released, terminated
+or killed.
 
 Options:
   --timeout SECONDS      how long the holder has to release on request (default 10)
