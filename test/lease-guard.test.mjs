@@ -55,8 +55,9 @@ test('the lease deadline passes: the command is killed, the owner is not', async
   const owner = sleeper(t);
   const command = sleeper(t);
   const { say, stderr } = startGuard(t, owner.pid);
-  say(`lease ${ns(300)}`);
+  // The command first: a guard that starts slowly still knows it when the short lease has already run out.
   say(`child ${command.pid}`);
+  say(`lease ${ns(300)}`);
   // The guard reports once what it killed is gone, so its message comes last.
   await until(() => /killed pid/u.test(stderr()), 'the guard reports the kill');
   assert.equal(running(command.pid), false);
