@@ -4,7 +4,7 @@ import { HolderConnection } from '../client/holder-connection.js';
 import type { Holder } from '../holder/types.js';
 import type { IdentityCache } from '../identity/holder-identity.js';
 import type { NormalizedOptions } from '../options.js';
-import { flockLockers, flockOwner, pidHoldsFlock, type FileId } from '../proc/locks.js';
+import { fileIdOf, flockLockers, flockOwner, pidHoldsFlock } from '../proc/locks.js';
 import { processInfo } from '../proc/process-info.js';
 import { flockHeld } from './lockfile-open.js';
 import type { LockfilePaths } from './lockfile-paths.js';
@@ -44,8 +44,7 @@ export async function lockfileHolder(name: string, paths: LockfilePaths, options
  * Unchanged where /proc/locks cannot be read (not Linux).
  */
 async function checkFlockAgrees(holder: Holder, paths: LockfilePaths): Promise<Holder> {
-  const stats = statSync(paths.lock, { throwIfNoEntry: false });
-  const file: FileId | undefined = stats === undefined ? undefined : { dev: stats.dev, ino: stats.ino };
+  const file = fileIdOf(paths.lock);
   const lockers = file === undefined ? [] : await flockLockers(file);
   if (lockers === undefined) return holder;
   const serving = [holder.pid, ...(holder.holderPids ?? [])];

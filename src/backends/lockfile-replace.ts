@@ -1,7 +1,6 @@
-import { statSync } from 'node:fs';
 import { pidHoldsInode, pidsHoldingInode, listenerInode } from '../identity/socket-holders.js';
 import type { NormalizedOptions } from '../options.js';
-import { flockLockers, pidHoldsFlock, pidsHoldingFlock, type FileId } from '../proc/locks.js';
+import { fileIdOf, flockLockers, pidHoldsFlock, pidsHoldingFlock, type FileId } from '../proc/locks.js';
 import { replaceHolder, type HolderToReplace } from '../replace/replace-holder.js';
 import { signalHolders, type HolderProbe } from '../replace/signal-holders.js';
 import { lockfileHolder } from './lockfile-holder.js';
@@ -9,11 +8,6 @@ import { hold } from './lockfile-lock.js';
 import { takeFlock } from './lockfile-open.js';
 import type { LockfilePaths } from './lockfile-paths.js';
 import type { AcquireRequest, BackendLock } from './types.js';
-
-function fileOf(path: string): FileId | undefined {
-  const stats = statSync(path, { throwIfNoEntry: false });
-  return stats === undefined ? undefined : { dev: stats.dev, ino: stats.ino };
-}
 
 /** What identifies one holding of a lockfile lock: the socket it listens on, and who took the flock. */
 interface LockfileHolding {
@@ -26,7 +20,7 @@ interface LockfileHolding {
 
 async function holdingNow(paths: LockfilePaths): Promise<LockfileHolding> {
   const inode = await listenerInode(paths.sock).catch(() => undefined);
-  const file = fileOf(paths.lock);
+  const file = fileIdOf(paths.lock);
   const lockers = file === undefined ? [] : ((await flockLockers(file)) ?? []);
   return { inode, file, lockers };
 }

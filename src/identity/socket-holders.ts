@@ -1,4 +1,5 @@
 import { fsp } from '../proc/lazy-fs.js';
+import { pidsWhere } from '../proc/pids-where.js';
 
 /** __SO_ACCEPTCON: the socket is listening. Accepted connections show the same name without it. */
 const ACCEPTCON = 0x10000;
@@ -57,22 +58,9 @@ async function inodeAt(address: string, listening: boolean): Promise<number | un
  * cannot answer. Processes whose fds cannot be read (other users', for an unprivileged caller) are not
  * listed. Never throws.
  */
-export async function pidsHoldingInode(inode: number): Promise<number[]> {
+export function pidsHoldingInode(inode: number): Promise<number[]> {
   const target = `socket:[${inode}]`;
-  let entries: string[];
-  try {
-    entries = await fsp().readdir('/proc');
-  } catch {
-    return [];
-  }
-  const pids = entries.filter((entry) => /^[1-9][0-9]*$/u.test(entry)).map(Number);
-  const holders: number[] = [];
-  await Promise.all(
-    pids.map(async (pid) => {
-      if ((await processHolds(pid, target)) === true) holders.push(pid);
-    }),
-  );
-  return holders.sort((a, b) => a - b);
+  return pidsWhere((pid) => processHolds(pid, target));
 }
 
 /**

@@ -1,4 +1,6 @@
+import { statSync } from 'node:fs';
 import { fsp } from './lazy-fs.js';
+import { pidsWhere } from './pids-where.js';
 
 /** Linux's `MAJOR:MINOR` of a `st_dev`, in /proc/locks' lowercase hex form (glibc's encoding). */
 function deviceField(dev: number): string {
@@ -12,6 +14,12 @@ function deviceField(dev: number): string {
 export interface FileId {
   readonly dev: number;
   readonly ino: number;
+}
+
+/** The device and inode of the file at `path` now, or undefined when there is none. @internal */
+export function fileIdOf(path: string): FileId | undefined {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  return stats === undefined ? undefined : { dev: stats.dev, ino: stats.ino };
 }
 
 /**
@@ -103,19 +111,6 @@ export async function pidHoldsFlock(pid: number, file: FileId, lockers?: readonl
  * Processes whose descriptors cannot be read are not listed. Never throws.
  * @internal
  */
-export async function pidsHoldingFlock(file: FileId, lockers?: readonly number[]): Promise<number[]> {
-  let entries: string[];
-  try {
-    entries = await fsp().readdir('/proc');
-  } catch {
-    return [];
-  }
-  const pids = entries.filter((entry) => /^[1-9][0-9]*$/u.test(entry)).map(Number);
-  const holders: number[] = [];
-  await Promise.all(
-    pids.map(async (pid) => {
-      if ((await pidHoldsFlock(pid, file, lockers)) === true) holders.push(pid);
-    }),
-  );
-  return holders.sort((a, b) => a - b);
+export function pidsHoldingFlock(file: FileId, lockers?: readonly number[]): Promise<number[]> {
+  return pidsWhere((pid) => pidHoldsFlock(pid, file, lockers));
 }

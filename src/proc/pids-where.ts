@@ -1,0 +1,23 @@
+import { fsp } from './lazy-fs.js';
+
+/**
+ * Every process on the machine for which `matches` resolves true, in ascending pid order. It scans all of /proc, so
+ * it is only for rare paths (stopping a holder, a holder that cannot answer). Never throws: without /proc, it is [].
+ * @internal
+ */
+export async function pidsWhere(matches: (pid: number) => Promise<boolean | undefined>): Promise<number[]> {
+  let entries: string[];
+  try {
+    entries = await fsp().readdir('/proc');
+  } catch {
+    return [];
+  }
+  const pids = entries.filter((entry) => /^[1-9][0-9]*$/u.test(entry)).map(Number);
+  const found: number[] = [];
+  await Promise.all(
+    pids.map(async (pid) => {
+      if ((await matches(pid)) === true) found.push(pid);
+    }),
+  );
+  return found.sort((a, b) => a - b);
+}
