@@ -1,5 +1,5 @@
 import { fsp } from '../proc/lazy-fs.js';
-import { pidsWhere } from '../proc/pids-where.js';
+import { pidsWhere, someDescriptor } from '../proc/scan.js';
 
 /** __SO_ACCEPTCON: the socket is listening. Accepted connections show the same name without it. */
 const ACCEPTCON = 0x10000;
@@ -72,19 +72,6 @@ export function pidHoldsInode(pid: number, inode: number): Promise<boolean | und
   return processHolds(pid, `socket:[${inode}]`);
 }
 
-async function processHolds(pid: number, target: string): Promise<boolean | undefined> {
-  let fds: string[];
-  try {
-    fds = await fsp().readdir(`/proc/${pid}/fd`);
-  } catch {
-    return undefined;
-  }
-  for (const fd of fds) {
-    try {
-      if ((await fsp().readlink(`/proc/${pid}/fd/${fd}`)) === target) return true;
-    } catch {
-      // The fd closed or the process exited while we looked.
-    }
-  }
-  return false;
+function processHolds(pid: number, target: string): Promise<boolean | undefined> {
+  return someDescriptor(pid, async (fd) => (await fsp().readlink(`/proc/${pid}/fd/${fd}`)) === target);
 }

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { fsp } from './lazy-fs.js';
-import { pidsWhere } from './pids-where.js';
+import { pidsWhere, someDescriptor } from './scan.js';
 
 /** Linux's `MAJOR:MINOR` of a `st_dev`, in /proc/locks' lowercase hex form (glibc's encoding). */
 function deviceField(dev: number): string {
@@ -67,17 +67,12 @@ export async function flockOwner(dev: number, ino: number): Promise<number | und
 }
 
 async function hasOpen(pid: number, dev: number, ino: number): Promise<boolean> {
-  let fds: string[];
-  try {
-    fds = await fsp().readdir(`/proc/${pid}/fd`);
-  } catch {
-    return false;
-  }
-  for (const fd of fds) {
-    const info = await fsp().stat(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
-    if (info !== undefined && info.dev === dev && info.ino === ino) return true;
-  }
-  return false;
+  return (await someDescriptor(pid, (fd) => opensFile(pid, fd, { dev, ino }))) === true;
+}
+
+async function opensFile(pid: number, fd: string, file: FileId): Promise<boolean> {
+  const info = await fsp().stat(`/proc/${pid}/fd/${fd}`);
+  return info.dev === file.dev && info.ino === file.ino;
 }
 
 /**
@@ -88,21 +83,13 @@ async function hasOpen(pid: number, dev: number, ino: number): Promise<boolean> 
  * descriptors cannot be read (another user's process, or it has exited).
  * @internal
  */
-export async function pidHoldsFlock(pid: number, file: FileId, lockers?: readonly number[]): Promise<boolean | undefined> {
-  let fds: string[];
-  try {
-    fds = await fsp().readdir(`/proc/${pid}/fd`);
-  } catch {
-    return undefined;
-  }
-  for (const fd of fds) {
-    const info = await fsp().stat(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
-    if (info === undefined || info.dev !== file.dev || info.ino !== file.ino) continue;
+export function pidHoldsFlock(pid: number, file: FileId, lockers?: readonly number[]): Promise<boolean | undefined> {
+  return someDescriptor(pid, async (fd) => {
+    if (!(await opensFile(pid, fd, file))) return false;
     const fdinfo = await fsp().readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8').catch(() => '');
     const held = lockersIn(fdinfo.split('\n').filter((line) => line.startsWith('lock:')).join('\n'), file);
-    if (held.some((locker) => lockers === undefined || lockers.includes(locker))) return true;
-  }
-  return false;
+    return held.some((locker) => lockers === undefined || lockers.includes(locker));
+  });
 }
 
 /**

@@ -21,3 +21,22 @@ export async function pidsWhere(matches: (pid: number) => Promise<boolean | unde
   );
   return found.sort((a, b) => a - b);
 }
+
+/**
+ * Whether any descriptor of process `pid` passes `matches` (given the descriptor's number as a string): true or
+ * false, or undefined when its descriptors cannot be read (another user's process, or it has exited). A descriptor
+ * that closes while we look simply fails `matches`.
+ * @internal
+ */
+export async function someDescriptor(pid: number, matches: (fd: string) => Promise<boolean>): Promise<boolean | undefined> {
+  let fds: string[];
+  try {
+    fds = await fsp().readdir(`/proc/${pid}/fd`);
+  } catch {
+    return undefined;
+  }
+  for (const fd of fds) {
+    if (await matches(fd).catch(() => false)) return true;
+  }
+  return false;
+}
