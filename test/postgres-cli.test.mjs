@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { alive, exitOf, jsonLines, lockName, running } from './helpers.mjs';
+import { alive, delay, exitOf, jsonLines, lockName, running } from './helpers.mjs';
 import { postgresUnavailable, startPostgres } from './postgres-server.mjs';
 
 const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -183,6 +183,19 @@ describe('onlyone run on postgres', { skip: unavailable, timeout: 120_000 }, () 
     assert.ok(lastWork > 0n && lastWork < BigInt(got.mono), 'the command worked after the waiter acquired');
     t.diagnostic(`lock passed on ${waitedMs.toFixed(1)} ms after SIGKILL of onlyone`);
     await exitOf(waiter.child);
+  });
+
+  test('a lease guard killed between two runs of a loop: the next run is not started', async (t) => {
+    const name = lockName('cliguardloop');
+    // Each run appends one stamp to WORK_LOG and exits at once; --keep-running restarts it after 1 s.
+    const r = run(t, name, ['--keep-running'], ['/bin/sh', '-c', 'echo 1 >> "$WORK_LOG"']);
+    while (r.work().length === 0) await delay(20);
+    const guard = guardOf(r.child.pid);
+    assert.ok(guard !== undefined, 'no lease guard runs');
+    process.kill(guard, 'SIGKILL');
+    assert.equal((await exitOf(r.child)).code, LOST);
+    assert.match(r.stderr(), /lease guard \(pid \d+\) ended .*; not starting the command/u);
+    assert.equal(r.work().length, 1, 'a run started after the guard died');
   });
 
   test('a killed lease guard: the command is stopped, the lock released, and run exits with the lost status', async (t) => {

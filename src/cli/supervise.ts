@@ -114,6 +114,12 @@ export class Supervisor {
 
   async #runOnce(lock: Lock, env: NodeJS.ProcessEnv): Promise<{ ended: Ended; lost: boolean }> {
     const [file, ...rest] = this.#args.argv;
+    const guardFailure = this.#guard?.failed.reason as Error | undefined;
+    if (guardFailure !== undefined) {
+      // Nothing could stop this run if we were stopped: do not start it.
+      process.stderr.write(`onlyone: ${guardFailure.message}; not starting the command\n`);
+      return { ended: { code: null, signal: null }, lost: true };
+    }
     const fd = this.#args.inherit ? lock.fd : undefined;
     let child: ChildProcess;
     try {
