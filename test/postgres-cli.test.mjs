@@ -205,9 +205,10 @@ describe('onlyone run on postgres', { skip: unavailable, timeout: 120_000 }, () 
     const guard = guardOf(r.child.pid);
     assert.ok(guard !== undefined, 'no lease guard runs');
     process.kill(guard, 'SIGKILL');
-    await nextOf(r.events, 'sigterm');
+    // Not waiting for the command's `sigterm` event: on a loaded machine it may not answer within --grace 1 and
+    // be SIGKILLed, which is right too. What matters: it is stopped, and run says why and exits 79.
     assert.equal((await exitOf(r.child)).code, LOST);
-    assert.match(r.stderr(), /lease guard \(pid \d+\) ended/u);
+    assert.match(r.stderr(), /lease guard \(pid \d+\) ended .*; stopping the command \(SIGTERM, then SIGKILL after 1s\)/u);
     assert.equal(alive(pid), false);
   });
 
