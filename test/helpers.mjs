@@ -141,9 +141,13 @@ export function rawClient(address, { allowHalfOpen = false } = {}) {
       for (const waiter of waiters.splice(0)) waiter();
     }
   });
+  // Once closed no frame can come: frame() fails then instead of waiting out its deadline.
+  let isClosed = false;
   const closed = new Promise((resolve) => {
     socket.once('close', resolve);
     if (allowHalfOpen) socket.once('end', resolve);
+  }).then(() => {
+    isClosed = true;
   });
   const frame = async (which, timeoutMs = 15_000) => {
     const find = typeof which === 'number' ? () => frames[which] : () => frames.find(which);
@@ -151,7 +155,7 @@ export function rawClient(address, { allowHalfOpen = false } = {}) {
     for (;;) {
       const found = find();
       if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`no such frame; got ${JSON.stringify(frames).slice(0, 500)}`);
+      if (isClosed || Date.now() > deadline) throw new Error(`no such frame${isClosed ? ' (connection closed)' : ''}; got ${JSON.stringify(frames).slice(0, 500)}`);
       await Promise.race([new Promise((resolve) => waiters.push(resolve)), closed, delay(50)]);
     }
   };
