@@ -1,5 +1,5 @@
 import { backendFor } from './backends/registry.js';
-import { slotName } from './backends/socket-slots.js';
+import { slotName } from './backends/socket/slots.js';
 import { send } from './client/send.js';
 import { InvalidOptionError, LockBusyError, LockTimeoutError, OnlyoneError, setForwarder } from './errors.js';
 import type { Holder } from './holder/types.js';

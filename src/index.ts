@@ -1,10 +1,10 @@
 export { acquire, tryAcquire, withLock, status, statusSlots, list } from './api.js';
 export { send, type SendOptions } from './client/send.js';
-export { stop, type StopOptions, type StopOutcome } from './replace/stop.js';
+export { stop, type StopOptions, type StopOutcome } from './stop.js';
 export { Lock } from './lock.js';
 export { DEFAULT_PREFIX, SUN_PATH_BYTES, abstractAddress as lockAddress, printableAddress, type Scope } from './address.js';
 export type { AcquireOptions, StatusOptions, LockOptions, BackendName, ReplaceOptions } from './options.js';
-export type { PostgresOptions } from './backends/postgres-options.js';
+export type { PostgresOptions } from './backends/postgres/options.js';
 export type { Lease } from './backends/types.js';
 export type { Holder } from './holder/types.js';
 export type { IncomingMessage, MessageHandler, PeerIdentity } from './holder/messages.js';

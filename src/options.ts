@@ -3,7 +3,7 @@ import { DEFAULT_PREFIX, type Scope } from './address.js';
 import { InvalidOptionError } from './errors.js';
 import type { MessageHandler, PeerIdentity } from './holder/messages.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/frames.js';
-import { normalizePostgresOptions, type NormalizedPostgresOptions, type PostgresOptions } from './backends/postgres-options.js';
+import { normalizePostgresOptions, type NormalizedPostgresOptions, type PostgresOptions } from './backends/postgres/options.js';
 
 /**
  * Where locks live. `abstract` (Linux abstract sockets) is the default on Linux, `lockfile` (a flock()ed file

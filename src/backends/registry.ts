@@ -1,7 +1,7 @@
 import type { NormalizedOptions } from '../options.js';
-import { abstractBackend } from './abstract.js';
-import { lockfileBackend } from './lockfile.js';
-import { lazyPostgresBackend } from './postgres-lazy.js';
+import { abstractBackend } from './abstract/index.js';
+import { lockfileBackend } from './lockfile/index.js';
+import { lazyPostgresBackend } from './postgres/lazy.js';
 import type { Backend } from './types.js';
 
 /** The backend the options name. @internal */

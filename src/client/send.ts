@@ -1,7 +1,7 @@
 import { abstractAddress } from '../address.js';
 import { InvalidOptionError, MessageTooLargeError, NotHeldError, OnlyoneError, ProtocolError, RemoteError, SendTimeoutError, type ForwardOptions } from '../errors.js';
-import { lockfilePaths } from '../backends/lockfile-paths.js';
-import { dirOf } from '../backends/lockfile.js';
+import { lockfilePaths } from '../backends/lockfile/paths.js';
+import { dirOf } from '../backends/lockfile/index.js';
 import { normalizeOptions, type LockOptions, type NormalizedOptions, type StatusOptions } from '../options.js';
 import { CONTROL_FRAME_BYTES, type Frame } from '../protocol/frames.js';
 import { isAbstractBound } from '../proc/net-unix.js';

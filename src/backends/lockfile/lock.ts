@@ -1,12 +1,12 @@
 import { chmodSync, closeSync, lstatSync, unlinkSync } from 'node:fs';
 import type net from 'node:net';
-import type { Scope } from '../address.js';
-import { HolderConnection } from '../client/holder-connection.js';
-import { OnlyoneError } from '../errors.js';
-import type { NormalizedOptions } from '../options.js';
-import type { LockfilePaths } from './lockfile-paths.js';
-import { SocketLock, bindExclusive } from './socket-lock.js';
-import type { BackendLock } from './types.js';
+import type { Scope } from '../../address.js';
+import { HolderConnection } from '../../client/holder-connection.js';
+import { OnlyoneError } from '../../errors.js';
+import type { NormalizedOptions } from '../../options.js';
+import type { LockfilePaths } from './paths.js';
+import { SocketLock, bindExclusive } from '../socket/lock.js';
+import type { BackendLock } from '../types.js';
 
 const KIND = 'lockfile';
 /** Attempts at unlink + bind under the flock before giving up on a socket path someone keeps re-binding. */

@@ -1,7 +1,7 @@
 import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
-import { loadLibc, type Libc } from '../identity/peercred.js';
-import { pidHoldsInode, pidsHoldingInode } from '../identity/socket-holders.js';
+import { loadLibc, type Libc } from '../../identity/peercred.js';
+import { pidHoldsInode, pidsHoldingInode } from '../../identity/socket-holders.js';
 
 /** How a signal was delivered: through a pidfd (immune to pid reuse) or `kill(2)` after a re-check. */
 export type SignalMethod = 'pidfd' | 'kill';

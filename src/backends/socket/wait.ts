@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HolderConnection } from '../client/holder-connection.js';
-import { RemoteError } from '../errors.js';
+import { HolderConnection } from '../../client/holder-connection.js';
+import { RemoteError } from '../../errors.js';
 
 /** Refusals retried at once before backing off: covers the instant between a holder's death and its name's release. */
 const FAST_RETRIES = 3;

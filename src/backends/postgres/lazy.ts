@@ -1,12 +1,12 @@
-import type { Holder } from '../holder/types.js';
-import type { NormalizedOptions } from '../options.js';
-import type { AcquireRequest, Backend, BackendLock } from './types.js';
+import type { Holder } from '../../holder/types.js';
+import type { NormalizedOptions } from '../../options.js';
+import type { AcquireRequest, Backend, BackendLock } from '../types.js';
 
 let loaded: Promise<Backend> | undefined;
 
 /** Loads the postgres backend on first use, so programs on the local backends never load its modules. */
 function load(): Promise<Backend> {
-  loaded ??= import('./postgres.js').then((module) => module.postgresBackend);
+  loaded ??= import('./index.js').then((module) => module.postgresBackend);
   return loaded;
 }
 

@@ -1,12 +1,12 @@
-import { scopeSegment } from '../address.js';
-import { holderFromHello } from '../holder/hello.js';
-import type { Holder } from '../holder/types.js';
-import { probeHolders } from '../identity/batch-probe.js';
-import { confirmHolder, identityCache, type IdentityCache } from '../identity/holder-identity.js';
-import { closePidfd, loadLibc, type PeerCredentials } from '../identity/peercred.js';
-import type { NormalizedOptions } from '../options.js';
-import { abstractListeners, addressReadings, type AbstractListener } from '../proc/net-unix.js';
-import { KIND, ORPHAN_HELLO_MS, binderGone, readHolder, silentHolder } from './abstract-holder.js';
+import { scopeSegment } from '../../address.js';
+import { holderFromHello } from '../../holder/hello.js';
+import type { Holder } from '../../holder/types.js';
+import { probeHolders } from '../../identity/batch-probe.js';
+import { confirmHolder, identityCache, type IdentityCache } from '../../identity/holder-identity.js';
+import { closePidfd, loadLibc, type PeerCredentials } from '../../identity/peercred.js';
+import type { NormalizedOptions } from '../../options.js';
+import { abstractListeners, addressReadings, type AbstractListener } from '../../proc/net-unix.js';
+import { KIND, ORPHAN_HELLO_MS, binderGone, readHolder, silentHolder } from './holder.js';
 
 /** Holders probed at once; each costs a connection and a hello. */
 const LIST_CONCURRENCY = 64;

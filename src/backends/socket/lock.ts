@@ -1,10 +1,10 @@
 import net from 'node:net';
-import { buildHello } from '../holder/hello.js';
-import { HolderServer } from '../holder/server.js';
-import { identifyPeer, peerAuthorizer } from '../identity/peer-identity.js';
-import { socketFd } from '../identity/socket-fd.js';
-import type { NormalizedOptions } from '../options.js';
-import type { BackendLock } from './types.js';
+import { buildHello } from '../../holder/hello.js';
+import { HolderServer } from '../../holder/server.js';
+import { identifyPeer, peerAuthorizer } from '../../identity/peer-identity.js';
+import { socketFd } from '../../identity/socket-fd.js';
+import type { NormalizedOptions } from '../../options.js';
+import type { BackendLock } from '../types.js';
 
 /** What a socket-based backend knows about the lock it just bound. @internal */
 export interface SocketLockInit {

@@ -1,16 +1,16 @@
-import { fsp } from '../proc/lazy-fs.js';
-import { LockBusyError, OnlyoneError } from '../errors.js';
-import type { Holder } from '../holder/types.js';
-import { identityCache } from '../identity/holder-identity.js';
-import type { NormalizedOptions } from '../options.js';
-import { KIND, lockfileHolder } from './lockfile-holder.js';
-import { hold } from './lockfile-lock.js';
-import { takeFlock } from './lockfile-open.js';
-import { acquireReplacing } from './lockfile-replace.js';
-import { LOCK_SUFFIX, defaultDir, lockfilePaths, prepareDir, unescapeName } from './lockfile-paths.js';
-import { slotName } from './socket-slots.js';
-import { waitForAnyRelease, waitForRelease, type WaitState } from './socket-wait.js';
-import type { AcquireRequest, Backend, BackendLock } from './types.js';
+import { fsp } from '../../proc/lazy-fs.js';
+import { LockBusyError, OnlyoneError } from '../../errors.js';
+import type { Holder } from '../../holder/types.js';
+import { identityCache } from '../../identity/holder-identity.js';
+import type { NormalizedOptions } from '../../options.js';
+import { KIND, lockfileHolder } from './holder.js';
+import { hold } from './lock.js';
+import { takeFlock } from './open.js';
+import { acquireReplacing } from './replace.js';
+import { LOCK_SUFFIX, defaultDir, lockfilePaths, prepareDir, unescapeName } from './paths.js';
+import { slotName } from '../socket/slots.js';
+import { waitForAnyRelease, waitForRelease, type WaitState } from '../socket/wait.js';
+import type { AcquireRequest, Backend, BackendLock } from '../types.js';
 
 /** Locks read at once by `list`; each costs a connection and a hello. */
 const LIST_CONCURRENCY = 64;

@@ -1,4 +1,4 @@
-import { OnlyoneError } from '../errors.js';
+import { OnlyoneError } from '../../errors.js';
 
 /** `flock(2)` operations; the values are the same on Linux, macOS and the BSDs. */
 const LOCK_SH = 1;

@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import type { PgClient } from './postgres-driver.js';
+import type { PgClient } from './driver.js';
 
 /** Protocol constant of a CancelRequest (PostgreSQL frontend/backend protocol 3). */
 const CANCEL_REQUEST_CODE = 80877102;

@@ -1,8 +1,8 @@
-import { HolderConnection } from '../client/holder-connection.js';
-import { LockBusyError, RemoteError } from '../errors.js';
-import type { Holder } from '../holder/types.js';
-import { waitForRelease, type WaitState } from '../backends/socket-wait.js';
-import type { AcquireRequest } from '../backends/types.js';
+import { HolderConnection } from '../../client/holder-connection.js';
+import { LockBusyError, RemoteError } from '../../errors.js';
+import type { Holder } from '../../holder/types.js';
+import { waitForRelease, type WaitState } from './wait.js';
+import type { AcquireRequest } from '../types.js';
 
 /** After SIGKILL the kernel frees the lock as soon as the processes are reaped; allow for a loaded machine. */
 const AFTER_KILL_MS = 10_000;

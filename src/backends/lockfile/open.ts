@@ -1,8 +1,8 @@
 import { closeSync, constants, fchmodSync, fstatSync, openSync, statSync } from 'node:fs';
-import type { Scope } from '../address.js';
-import { OnlyoneError } from '../errors.js';
+import type { Scope } from '../../address.js';
+import { OnlyoneError } from '../../errors.js';
 import { tryFlock } from './flock.js';
-import type { LockfilePaths } from './lockfile-paths.js';
+import type { LockfilePaths } from './paths.js';
 
 /**
  * Opens the lock file, creating it if it does not exist. Read-only is enough for flock(2), so users of a

@@ -1,13 +1,13 @@
-import { pidHoldsInode, pidsHoldingInode, listenerInode } from '../identity/socket-holders.js';
-import type { NormalizedOptions } from '../options.js';
-import { fileIdOf, flockLockers, pidHoldsFlock, pidsHoldingFlock, type FileId } from '../proc/locks.js';
-import { replaceHolder, type HolderToReplace } from '../replace/replace-holder.js';
-import { signalHolders, type HolderProbe } from '../replace/signal-holders.js';
-import { lockfileHolder } from './lockfile-holder.js';
-import { hold } from './lockfile-lock.js';
-import { takeFlock } from './lockfile-open.js';
-import type { LockfilePaths } from './lockfile-paths.js';
-import type { AcquireRequest, BackendLock } from './types.js';
+import { pidHoldsInode, pidsHoldingInode, listenerInode } from '../../identity/socket-holders.js';
+import type { NormalizedOptions } from '../../options.js';
+import { fileIdOf, flockLockers, pidHoldsFlock, pidsHoldingFlock, type FileId } from '../../proc/locks.js';
+import { replaceHolder, type HolderToReplace } from '../socket/replace-holder.js';
+import { signalHolders, type HolderProbe } from '../socket/signal-holders.js';
+import { lockfileHolder } from './holder.js';
+import { hold } from './lock.js';
+import { takeFlock } from './open.js';
+import type { LockfilePaths } from './paths.js';
+import type { AcquireRequest, BackendLock } from '../types.js';
 
 /** What identifies one holding of a lockfile lock: the socket it listens on, and who took the flock. */
 interface LockfileHolding {

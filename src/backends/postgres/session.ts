@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
-import { BackendError } from '../errors.js';
-import type { NormalizedOptions } from '../options.js';
-import { loadPg, type PgClient, type PgClientConfig } from './postgres-driver.js';
+import { BackendError } from '../../errors.js';
+import type { NormalizedOptions } from '../../options.js';
+import { loadPg, type PgClient, type PgClientConfig } from './driver.js';
 
 /** How long connecting (TCP, TLS, authentication) may take before the server counts as unreachable. */
 const CONNECT_TIMEOUT_MS = 10_000;

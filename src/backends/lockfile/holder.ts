@@ -1,14 +1,14 @@
 import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { HolderConnection } from '../client/holder-connection.js';
-import type { Holder } from '../holder/types.js';
-import type { IdentityCache } from '../identity/holder-identity.js';
-import type { NormalizedOptions } from '../options.js';
-import { fileIdOf, flockLockers, flockOwner, pidHoldsFlock } from '../proc/locks.js';
-import { processInfo } from '../proc/process-info.js';
-import { flockHeld } from './lockfile-open.js';
-import type { LockfilePaths } from './lockfile-paths.js';
-import { identifyConnection, silentHolder } from './socket-holder.js';
+import { HolderConnection } from '../../client/holder-connection.js';
+import type { Holder } from '../../holder/types.js';
+import type { IdentityCache } from '../../identity/holder-identity.js';
+import type { NormalizedOptions } from '../../options.js';
+import { fileIdOf, flockLockers, flockOwner, pidHoldsFlock } from '../../proc/locks.js';
+import { processInfo } from '../../proc/process-info.js';
+import { flockHeld } from './open.js';
+import type { LockfilePaths } from './paths.js';
+import { identifyConnection, silentHolder } from '../socket/holder.js';
 
 /** The backend name lockfile holders report. @internal */
 export const KIND = 'lockfile';

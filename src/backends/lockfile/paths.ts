@@ -1,7 +1,7 @@
 import { chmodSync, lstatSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { checkText, type Scope } from '../address.js';
-import { InvalidLockNameError, InvalidOptionError } from '../errors.js';
+import { checkText, type Scope } from '../../address.js';
+import { InvalidLockNameError, InvalidOptionError } from '../../errors.js';
 
 /** The two files behind one lockfile lock. @internal */
 export interface LockfilePaths {

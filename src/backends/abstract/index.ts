@@ -1,18 +1,18 @@
-import { abstractAddress } from '../address.js';
-import type { HolderConnection } from '../client/holder-connection.js';
-import { LockBusyError } from '../errors.js';
-import { peerCredentials } from '../identity/peercred.js';
-import { requiredUid, squattedError } from '../identity/squatting.js';
-import type { Holder } from '../holder/types.js';
-import type { NormalizedOptions } from '../options.js';
-import { assertAbstractSupported } from '../runtime.js';
-import { KIND, boundUid, inspectHolder, readHolder } from './abstract-holder.js';
-import { listHolders } from './abstract-list.js';
-import { SocketLock, bindExclusive } from './socket-lock.js';
-import { bindReplacing } from './socket-replace.js';
-import { acquireSlot } from './socket-slots.js';
-import { waitForRelease, type WaitState } from './socket-wait.js';
-import type { AcquireRequest, Backend, BackendLock } from './types.js';
+import { abstractAddress } from '../../address.js';
+import type { HolderConnection } from '../../client/holder-connection.js';
+import { LockBusyError } from '../../errors.js';
+import { peerCredentials } from '../../identity/peercred.js';
+import { requiredUid, squattedError } from '../../identity/squatting.js';
+import type { Holder } from '../../holder/types.js';
+import type { NormalizedOptions } from '../../options.js';
+import { assertAbstractSupported } from '../../runtime.js';
+import { KIND, boundUid, inspectHolder, readHolder } from './holder.js';
+import { listHolders } from './list.js';
+import { SocketLock, bindExclusive } from '../socket/lock.js';
+import { bindReplacing } from '../socket/replace.js';
+import { acquireSlot } from '../socket/slots.js';
+import { waitForRelease, type WaitState } from '../socket/wait.js';
+import type { AcquireRequest, Backend, BackendLock } from '../types.js';
 
 export { readHolder };
 

@@ -1,7 +1,7 @@
-import type { Holder } from '../holder/types.js';
-import type { PgClient } from './postgres-driver.js';
-import { keyHalves } from './postgres-key.js';
-import { holderSql } from './postgres-sql.js';
+import type { Holder } from '../../holder/types.js';
+import type { PgClient } from './driver.js';
+import { keyHalves } from './key.js';
+import { holderSql } from './sql.js';
 
 const KIND = 'postgres';
 const UNVERIFIED = 'pid, host and command are what the holder wrote; the server confirms only that its session holds the lock';

@@ -1,9 +1,9 @@
-import { LockBusyError } from '../errors.js';
-import type { Holder } from '../holder/types.js';
-import type { NormalizedOptions } from '../options.js';
-import { SocketLock, bindExclusive } from './socket-lock.js';
-import { waitForAnyRelease, type WaitState } from './socket-wait.js';
-import type { AcquireRequest, BackendLock } from './types.js';
+import { LockBusyError } from '../../errors.js';
+import type { Holder } from '../../holder/types.js';
+import type { NormalizedOptions } from '../../options.js';
+import { SocketLock, bindExclusive } from './lock.js';
+import { waitForAnyRelease, type WaitState } from './wait.js';
+import type { AcquireRequest, BackendLock } from '../types.js';
 
 /** The lock name of slot `index` of `name`. */
 export function slotName(name: string, index: number): string {

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { LockLostError } from '../errors.js';
-import type { PgClient } from './postgres-driver.js';
-import { unlockSql } from './postgres-sql.js';
-import type { BackendLock, Lease } from './types.js';
+import { LockLostError } from '../../errors.js';
+import type { PgClient } from './driver.js';
+import { unlockSql } from './sql.js';
+import type { BackendLock, Lease } from '../types.js';
 
 /** What a PostgresLock needs from the acquisition. @internal */
 export interface PostgresLockInit {

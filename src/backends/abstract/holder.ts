@@ -1,10 +1,10 @@
-import { HolderConnection } from '../client/holder-connection.js';
-import type { Holder } from '../holder/types.js';
-import { confirmHolder, type IdentityCache } from '../identity/holder-identity.js';
-import { credentialsAvailable, peerCredentials } from '../identity/peercred.js';
-import { boundInode } from '../identity/socket-holders.js';
-import { isAbstractBound } from '../proc/net-unix.js';
-import { ORPHAN_HELLO_MS, binderGone, identifyConnection, silentHolder as anySilentHolder } from './socket-holder.js';
+import { HolderConnection } from '../../client/holder-connection.js';
+import type { Holder } from '../../holder/types.js';
+import { confirmHolder, type IdentityCache } from '../../identity/holder-identity.js';
+import { credentialsAvailable, peerCredentials } from '../../identity/peercred.js';
+import { boundInode } from '../../identity/socket-holders.js';
+import { isAbstractBound } from '../../proc/net-unix.js';
+import { ORPHAN_HELLO_MS, binderGone, identifyConnection, silentHolder as anySilentHolder } from '../socket/holder.js';
 
 export { ORPHAN_HELLO_MS, binderGone };
 

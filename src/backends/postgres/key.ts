@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { checkText, type Scope } from '../address.js';
+import { checkText, type Scope } from '../../address.js';
 
 /**
  * The scope part of a PostgreSQL lock key: `sys` for `system`, `role:<role>` for `user`. Across machines a Unix

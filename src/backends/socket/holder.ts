@@ -1,9 +1,9 @@
-import type { HolderConnection } from '../client/holder-connection.js';
-import { holderFromHello } from '../holder/hello.js';
-import type { Holder } from '../holder/types.js';
-import { confirmHolder, type IdentityCache } from '../identity/holder-identity.js';
-import { closePidfd, peerCredentials, peerPidfd, type PeerCredentials } from '../identity/peercred.js';
-import { pidfdPid, processAlive } from '../identity/proc.js';
+import type { HolderConnection } from '../../client/holder-connection.js';
+import { holderFromHello } from '../../holder/hello.js';
+import type { Holder } from '../../holder/types.js';
+import { confirmHolder, type IdentityCache } from '../../identity/holder-identity.js';
+import { closePidfd, peerCredentials, peerPidfd, type PeerCredentials } from '../../identity/peercred.js';
+import { pidfdPid, processAlive } from '../../identity/proc.js';
 
 /**
  * How long to wait for a hello when the process that bound the lock has exited: the socket lives on in

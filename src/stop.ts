@@ -1,9 +1,9 @@
-import { abstractAddress } from '../address.js';
-import { backendFor } from '../backends/registry.js';
-import { bindReplacing, type ReplaceStage } from '../backends/socket-replace.js';
-import { InvalidOptionError } from '../errors.js';
-import { normalizeOptions, type LockOptions, type ReplaceOptions } from '../options.js';
-import { assertAbstractSupported } from '../runtime.js';
+import { abstractAddress } from './address.js';
+import { backendFor } from './backends/registry.js';
+import { bindReplacing, type ReplaceStage } from './backends/socket/replace.js';
+import { InvalidOptionError } from './errors.js';
+import { normalizeOptions, type LockOptions, type ReplaceOptions } from './options.js';
+import { assertAbstractSupported } from './runtime.js';
 
 /** Options of `stop()`. */
 export interface StopOptions extends LockOptions, ReplaceOptions {

@@ -1,17 +1,17 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { checkText } from '../address.js';
-import { BackendError, InvalidOptionError, LockBusyError, LockTimeoutError, OnlyoneError } from '../errors.js';
-import type { Holder } from '../holder/types.js';
-import type { NormalizedOptions } from '../options.js';
-import { sendCancel } from './postgres-cancel.js';
-import type { PgClient } from './postgres-driver.js';
-import { holderFromRow, readHolder, sqlState } from './postgres-holders.js';
-import { postgresLockKey } from './postgres-key.js';
-import { PostgresLock } from './postgres-lock.js';
-import { openSession } from './postgres-session.js';
-import { HOLDERS_TABLE_SQL, LIST_SQL, lockAndDescribeSql, lockSql } from './postgres-sql.js';
-import type { AcquireRequest, Backend, BackendLock } from './types.js';
+import { checkText } from '../../address.js';
+import { BackendError, InvalidOptionError, LockBusyError, LockTimeoutError, OnlyoneError } from '../../errors.js';
+import type { Holder } from '../../holder/types.js';
+import type { NormalizedOptions } from '../../options.js';
+import { sendCancel } from './cancel.js';
+import type { PgClient } from './driver.js';
+import { holderFromRow, readHolder, sqlState } from './holders.js';
+import { postgresLockKey } from './key.js';
+import { PostgresLock } from './lock.js';
+import { openSession } from './session.js';
+import { HOLDERS_TABLE_SQL, LIST_SQL, lockAndDescribeSql, lockSql } from './sql.js';
+import type { AcquireRequest, Backend, BackendLock } from '../types.js';
 
 const KIND = 'postgres';
 /**

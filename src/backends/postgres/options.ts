@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError } from '../../errors.js';
 
 /** Options of the `postgres` backend. Every other backend ignores them. */
 export interface PostgresOptions {

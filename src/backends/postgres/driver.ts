@@ -1,4 +1,4 @@
-import { BackendError } from '../errors.js';
+import { BackendError } from '../../errors.js';
 
 /** The part of a `pg` query result this backend reads. @internal */
 export interface PgResult {

@@ -1,10 +1,10 @@
 import type net from 'node:net';
-import type { Holder } from '../holder/types.js';
-import { listenerInode } from '../identity/socket-holders.js';
-import { replaceHolder, type HolderToReplace, type ReplaceStage } from '../replace/replace-holder.js';
-import { signalSocketHolders } from '../replace/signal-holders.js';
-import { bindExclusive } from './socket-lock.js';
-import type { AcquireRequest } from './types.js';
+import type { Holder } from '../../holder/types.js';
+import { listenerInode } from '../../identity/socket-holders.js';
+import { replaceHolder, type HolderToReplace, type ReplaceStage } from './replace-holder.js';
+import { signalSocketHolders } from './signal-holders.js';
+import { bindExclusive } from './lock.js';
+import type { AcquireRequest } from '../types.js';
 
 export type { ReplaceStage };
 
