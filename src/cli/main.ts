@@ -3,6 +3,7 @@
 // Start-up is on the hot path of every cron job: command modules are imported only when chosen.
 import { parseCli, UsageError, type Parsed } from './args.js';
 import { ExitCode, type Outcome } from './exit-codes.js';
+import { flushOutput, quietOnClosedOutput } from './output.js';
 
 async function main(argv: readonly string[]): Promise<Outcome> {
   const parsed: Parsed = parseCli(argv);
@@ -73,6 +74,8 @@ const EXIT_FOR_ERROR: Readonly<Record<string, number>> = {
 
 /** Ends the process the way the command ended: same status, or the same signal re-raised on ourselves. */
 async function finish(outcome: Outcome): Promise<never> {
+  // process.exit() does not wait for a pipe to take what was written: a reader slower than us would lose output.
+  await flushOutput();
   if ('code' in outcome) process.exit(outcome.code);
   const { constants } = await import('node:os');
   const number = constants.signals[outcome.signal] ?? 0;
@@ -88,6 +91,7 @@ async function finish(outcome: Outcome): Promise<never> {
   return new Promise<never>(() => {});
 }
 
+quietOnClosedOutput();
 main(process.argv.slice(2))
   .catch(failure)
   .then(finish, () => process.exit(ExitCode.internal));

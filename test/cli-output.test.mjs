@@ -1,0 +1,62 @@
+// Output through real pipes: nothing is lost however slow the reader, and a reader that leaves early ends the
+// command quietly (issue 12, item 1).
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fixture, lockName } from './helpers.mjs';
+import { cliPath } from './cli-helpers.mjs';
+
+const LOCKS = 10_000;
+
+/** Starts a process holding `count` locks under a fresh prefix; resolves once they are all held. */
+async function holdMany(count) {
+  const prefix = `${lockName('out')}/`;
+  const child = spawn(process.execPath, [fixture('hold-many.mjs'), prefix, String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [chunk] = await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(([code]) => { throw new Error(`holder exited ${code}`); })]);
+  assert.match(String(chunk), /ready/);
+  return { prefix, child, stop: async () => { child.stdin.end(); await once(child, 'exit'); } };
+}
+
+/** Runs `onlyone ARGS | READER` in a real shell pipeline; returns the reader's output and both statuses. */
+function piped(args, reader) {
+  const quoted = args.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
+  const script = `'${process.execPath}' '${cliPath}' ${quoted} 2>"$ERRFILE" | ${reader}; echo "status=\${PIPESTATUS[0]}"`;
+  const errFile = `/tmp/${lockName('stderr')}`;
+  const result = spawnSync('bash', ['-c', `${script}; cat "$ERRFILE" >&2; rm -f "$ERRFILE"`], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ERRFILE: errFile } });
+  const match = /status=(\d+)\n$/u.exec(result.stdout);
+  assert.ok(match, `no status in ${result.stdout.slice(-200)}`);
+  return { out: result.stdout.slice(0, match.index), status: Number(match[1]), stderr: result.stderr };
+}
+
+test(`list --json | cat is complete and valid with ${LOCKS} locks; list | (slow reader) loses no line`, { timeout: 240_000 }, async () => {
+  const many = await holdMany(LOCKS);
+  try {
+    const json = piped(['list', '--prefix', many.prefix, '--json'], 'cat');
+    assert.equal(json.status, 0, json.stderr);
+    const holders = JSON.parse(json.out);
+    assert.equal(holders.length, LOCKS);
+    assert.deepEqual(new Set(holders.map((h) => h.name)).size, LOCKS);
+    // A reader that starts late: the writer fills the pipe and must wait for it, not exit.
+    const text = piped(['list', '--prefix', many.prefix], '(sleep 1; cat)');
+    assert.equal(text.status, 0, text.stderr);
+    assert.equal(text.out.trimEnd().split('\n').length, LOCKS + 1);
+    // A reader that leaves after one line: quiet, no stack, no EPIPE message.
+    const head = piped(['list', '--prefix', many.prefix, '--json'], 'head -c 10');
+    assert.equal(head.out.length, 10);
+    assert.equal(head.stderr, '');
+  } finally {
+    await many.stop();
+  }
+});
+
+test('--help, status --json and the conflict message survive a slow reader and a reader that leaves', async () => {
+  const name = lockName('pipe');
+  const help = piped(['--help'], '(sleep 0.5; cat)');
+  assert.equal(help.status, 0);
+  assert.match(help.out, /onlyone/);
+  assert.equal(piped(['--help'], 'head -c 1').stderr, '');
+  const free = piped(['status', name, '--json'], '(sleep 0.5; cat)');
+  assert.equal(free.status, 1);
+  assert.equal(JSON.parse(free.out).held, false);
+});
