@@ -41,7 +41,8 @@ export type OnlyoneErrorCode =
   | 'ERR_SEND_TIMEOUT'
   | 'ERR_UNSUPPORTED_RUNTIME'
   | 'ERR_UNSUPPORTED_PLATFORM'
-  | 'ERR_BACKEND';
+  | 'ERR_BACKEND'
+  | 'ERR_OS';
 
 /** Base class of every error thrown by onlyone. The OS or driver error, if any, is in `cause`. */
 export class OnlyoneError extends Error {
@@ -206,6 +207,20 @@ export class RemoteError extends OnlyoneError {
 export class BackendError extends OnlyoneError {
   constructor(message: string, options?: ErrorOptions) {
     super('ERR_BACKEND', message, options);
+  }
+}
+
+/**
+ * The operating system refused what onlyone needed to give a true answer: the process or the system is out of
+ * descriptors (EMFILE, ENFILE), socket memory ran out (ENOBUFS, ENOMEM), or /proc cannot be read (EACCES). The
+ * lock's state is unknown: it is never reported as free. `errno` is the OS code; the OS error is in `cause`.
+ */
+export class OsError extends OnlyoneError {
+  readonly errno: string;
+
+  constructor(errno: string, message: string, options?: ErrorOptions) {
+    super('ERR_OS', message, options);
+    this.errno = errno;
   }
 }
 

@@ -22,6 +22,7 @@ export {
   RemoteError,
   UnsupportedError,
   BackendError,
+  OsError,
   NotHeldError,
   MessageTooLargeError,
   InvalidMessageError,

@@ -8,6 +8,7 @@ export type ExitName =
   | 'internal'
   | 'conflict'
   | 'remote'
+  | 'os'
   | 'squatted'
   | 'lost'
   | 'timeout'
@@ -30,6 +31,8 @@ export const ExitCode: Readonly<Record<ExitName, number>> = Object.freeze({
   tooLarge: 65,
   /** EX_UNAVAILABLE: the backend or platform cannot be used (unsupported runtime, unreachable server). */
   unavailable: 69,
+  /** EX_OSERR: the system refused what onlyone needed to answer (out of descriptors, /proc unreadable); the message says what to raise. The lock's state is unknown. */
+  os: 71,
   /** EX_SOFTWARE: an internal error in onlyone itself. */
   internal: 70,
   /** EX_TEMPFAIL: the lock is held by someone else (or a wait timed out). Changed with `-E`. */

@@ -70,6 +70,7 @@ const EXIT_FOR_ERROR: Readonly<Record<string, number>> = {
   ERR_UNSUPPORTED_PLATFORM: ExitCode.unavailable,
   ERR_UNSUPPORTED_RUNTIME: ExitCode.unavailable,
   ERR_BACKEND: ExitCode.unavailable,
+  ERR_OS: ExitCode.os,
 };
 
 /** Ends the process the way the command ended: same status, or the same signal re-raised on ourselves. */

@@ -1,8 +1,12 @@
 import net from 'node:net';
 import { ProtocolError, RemoteError } from '../errors.js';
+import { osError } from '../os-error.js';
 import { socketFd } from '../identity/socket-fd.js';
 import { FrameReader } from '../protocol/frame-reader.js';
 import { CONTROL_FRAME_BYTES, encodeFrame, type Frame } from '../protocol/frames.js';
+
+/** Connect errors that say nothing about the holder: this process or the system ran out of something. */
+const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
 
 /** A connect() error code, or 'ok'. */
 export type ConnectOutcome = { readonly ok: true; readonly connection: HolderConnection } | { readonly ok: false; readonly code: string; readonly error: Error };
@@ -33,15 +37,20 @@ export class HolderConnection {
     socket.on('close', () => this.#fail(new ProtocolError('holder closed the connection')));
   }
 
-  /** Connects to `address`. Resolves once connected (before hello), or with the connect error's code. */
+  /**
+   * Connects to `address`. Resolves once connected (before hello), or with the connect error's code.
+   * @throws OsError (`ERR_OS`) when the system refuses a socket (EMFILE, ENFILE, ENOBUFS, ENOMEM): whether anyone
+   * holds the lock is then unknown, and no caller may take that for "free".
+   */
   static open(address: string, maxMessageBytes = 0): Promise<ConnectOutcome> {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       // allowHalfOpen: on the holder's end-of-file Node would otherwise shut our side down first, in the cold
       // path between the holder's death and our bind. Every user closes the connection itself.
       const socket = net.connect({ path: address, allowHalfOpen: true });
       const onError = (error: NodeJS.ErrnoException): void => {
         socket.destroy();
-        resolve({ ok: false, code: error.code ?? 'UNKNOWN', error });
+        if (OUT_OF_RESOURCES.has(error.code ?? '')) reject(osError("Cannot connect to the lock's holder", error));
+        else resolve({ ok: false, code: error.code ?? 'UNKNOWN', error });
       };
       socket.once('error', onError);
       socket.once('connect', () => {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FrameReader } from '../protocol/frame-reader.js';
 import { CONTROL_FRAME_BYTES, type Frame } from '../protocol/frames.js';
+import { errnoCode, osError } from '../os-error.js';
 import { readPeerCredentials, readPeerPidfd, type Libc, type PeerCredentials } from './peercred.js';
 
 /** What probing one listening socket found. @internal */
@@ -41,7 +42,7 @@ interface Pending {
  * hello, and hands each result to `onResult` as it completes. This is `list` at scale: a few syscalls per
  * lock instead of a Node stream each. Never blocks the event loop for long: polls without waiting and
  * yields between rounds, so holders in this very process still answer.
- * @throws Error when socket() fails (EMFILE); every descriptor it opened is closed first.
+ * @throws OsError when socket() fails (EMFILE); every descriptor it opened is closed first.
  * @internal
  */
 export async function probeHolders(
@@ -105,7 +106,7 @@ function connectFirst(libc: Libc, readings: Iterable<string>, helloTimeoutMs: nu
   for (const address of readings) {
     first ??= address;
     const fd = libc.socket(AF_UNIX, SOCK_STREAM_NONBLOCK_CLOEXEC, 0);
-    if (fd < 0) throw new Error(`socket() failed with errno ${libc.errno()}`);
+    if (fd < 0) throw osError('Cannot probe the held locks', { code: errnoCode(libc.errno()) });
     const sockaddr = Buffer.alloc(SOCKADDR_UN_BYTES);
     sockaddr.writeUInt16LE(AF_UNIX, 0);
     const path = Buffer.from(address, 'utf8');

@@ -79,7 +79,7 @@ export async function confirmHolder(evidence: HolderEvidence, cache?: IdentityCa
     if (alive) return describe(evidence, cred.pid, cred.uid, known, { verified: true });
   }
 
-  const inode = evidence.inode ?? (await listenerInode(evidence.address).catch(() => undefined));
+  const inode = evidence.inode ?? (await listenerInode(evidence.address));
   if (inode === undefined) return undefined;
   const candidates = [...new Set([claimed?.pid, cred?.pid])].filter((pid): pid is number => pid !== undefined && pid > 0);
   let holders: number[] = [];

@@ -1,3 +1,4 @@
+import { osError } from '../os-error.js';
 import { fsp } from '../proc/lazy-fs.js';
 import { pidsWhere, someDescriptor } from '../proc/scan.js';
 
@@ -9,7 +10,7 @@ const ACCEPTCON = 0x10000;
  * read from /proc/net/unix. Undefined when nothing listens there, when /proc/net/unix cannot be read, or
  * when the printed form is ambiguous: the kernel prints every NUL as "@", so two addresses that differ
  * only by "@" versus NUL print alike, and a caller about to signal a process must not guess.
- * Never throws.
+ * @throws OsError when /proc/net/unix cannot be read (out of descriptors, permission): unknown is not "free".
  */
 export async function listenerInode(address: string): Promise<number | undefined> {
   return inodeAt(address, true);
@@ -17,7 +18,8 @@ export async function listenerInode(address: string): Promise<number | undefined
 
 /**
  * The inode of any socket bound at the abstract `address`, listening or not (a name can be held by a
- * socket that was bound and never listened). Undefined as for `listenerInode`. Never throws.
+ * socket that was bound and never listened). Undefined as for `listenerInode`.
+ * @throws OsError as `listenerInode`.
  * @internal
  */
 export async function boundInode(address: string): Promise<number | undefined> {
@@ -28,8 +30,8 @@ async function inodeAt(address: string, listening: boolean): Promise<number | un
   let text: string;
   try {
     text = await fsp().readFile('/proc/net/unix', 'utf8');
-  } catch {
-    return undefined;
+  } catch (error) {
+    throw osError('Cannot identify the holder of the lock (reading /proc/net/unix)', error);
   }
   const printed = address.replace(/\0/gu, '@');
   let found: number | undefined;
@@ -56,7 +58,8 @@ async function inodeAt(address: string, listening: boolean): Promise<number | un
  * Every process with a descriptor on the socket `inode`, from /proc/<pid>/fd, in ascending pid order.
  * This costs a few µs per open descriptor on the machine, so it is only for the rare cases a connection
  * cannot answer. Processes whose fds cannot be read (other users', for an unprivileged caller) are not
- * listed. Never throws.
+ * listed.
+ * @throws OsError when this process is out of descriptors, so /proc cannot be read.
  */
 export function pidsHoldingInode(inode: number): Promise<number[]> {
   const target = `socket:[${inode}]`;

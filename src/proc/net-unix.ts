@@ -1,4 +1,5 @@
 import { readFile as readFileCallback } from 'node:fs';
+import { osError } from '../os-error.js';
 
 // Not node:fs/promises: it costs ~0.7 ms to load on Node 20, paid by every `onlyone run` at start-up.
 const readFile = (path: string, encoding: 'utf8'): Promise<string> =>
@@ -17,10 +18,11 @@ const ACCEPTCON = 0x10000;
 
 /**
  * Lists listening abstract sockets whose printed path starts with `@` + `prefix`.
+ * @throws OsError when /proc/net/unix cannot be read.
  * @internal
  */
 export async function abstractListeners(prefix: string): Promise<AbstractListener[]> {
-  const text = await readFile('/proc/net/unix', 'utf8');
+  const text = await readNetUnix('Cannot list the held locks');
   const wanted = `@${prefix}`;
   const found: AbstractListener[] = [];
   for (const line of text.split('\n')) {
@@ -66,10 +68,20 @@ export function* addressReadings(path: string): Generator<string, void, undefine
 /**
  * True when some socket, listening or not, is bound at the abstract `address`. Connecting cannot tell a
  * free name from one bound by a socket that never listens: both refuse.
+ * @throws OsError when /proc/net/unix cannot be read: a name we cannot look up is not free.
  * @internal
  */
 export async function isAbstractBound(address: string): Promise<boolean> {
   const printed = `@${address.slice(1).replaceAll('\0', '@')}`;
-  const text = await readFile('/proc/net/unix', 'utf8').catch(() => '');
+  const text = await readNetUnix('Cannot tell whether the lock is held');
   return text.split('\n').some((line) => line.endsWith(` ${printed}`));
+}
+
+/** /proc/net/unix, or an OsError saying what `doing` could not do and why. */
+async function readNetUnix(doing: string): Promise<string> {
+  try {
+    return await readFile('/proc/net/unix', 'utf8');
+  } catch (error) {
+    throw osError(`${doing} (reading /proc/net/unix)`, error);
+  }
 }

@@ -19,7 +19,7 @@ interface LockfileHolding {
 }
 
 async function holdingNow(paths: LockfilePaths): Promise<LockfileHolding> {
-  const inode = await listenerInode(paths.sock).catch(() => undefined);
+  const inode = await listenerInode(paths.sock);
   const file = fileIdOf(paths.lock);
   const lockers = file === undefined ? [] : ((await flockLockers(file)) ?? []);
   return { inode, file, lockers };

@@ -4,6 +4,7 @@ import { HolderServer } from '../../holder/server.js';
 import { identifyPeer, peerAuthorizer } from '../../identity/peer-identity.js';
 import { socketFd } from '../../identity/socket-fd.js';
 import type { NormalizedOptions } from '../../options.js';
+import { isOsRefusal, osError } from '../../os-error.js';
 import type { BackendLock } from '../types.js';
 
 /** What a socket-based backend knows about the lock it just bound. @internal */
@@ -21,7 +22,8 @@ export interface SocketLockInit {
 
 /**
  * Binds `address` as an exclusive listening socket. Resolves with the server, or undefined when the
- * address is in use. Any other error (EACCES, EINVAL, EMFILE) rejects with the OS error.
+ * address is in use. Out of descriptors or memory rejects with an OsError; any other error (EACCES on a socket
+ * file's directory, EINVAL) with the OS error.
  * @internal
  */
 export function bindExclusive(address: string): Promise<net.Server | undefined> {
@@ -31,6 +33,7 @@ export function bindExclusive(address: string): Promise<net.Server | undefined> 
     const onError = (error: NodeJS.ErrnoException): void => {
       server.close();
       if (error.code === 'EADDRINUSE') resolve(undefined);
+      else if (isOsRefusal(error.code) && error.code !== 'EACCES') reject(osError('Cannot take the lock', error));
       else reject(error);
     };
     server.once('error', onError);

@@ -1,5 +1,5 @@
 import { HolderConnection } from '../../client/holder-connection.js';
-import { LockBusyError, RemoteError } from '../../errors.js';
+import { LockBusyError, OsError, RemoteError } from '../../errors.js';
 import type { Holder } from '../../holder/types.js';
 import { waitForRelease, type WaitState } from './wait.js';
 import type { AcquireRequest } from '../types.js';
@@ -136,7 +136,7 @@ async function takeWithin<T>(target: ReplaceTarget<T>, holder: HolderToReplace |
     try {
       await waitForRelease(target.address, options.pollIntervalMs, waitSignal, state);
     } catch (error) {
-      if (signal?.aborted === true) throw error;
+      if (signal?.aborted === true || error instanceof OsError) throw error;
     }
   }
 }

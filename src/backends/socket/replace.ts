@@ -10,7 +10,7 @@ export type { ReplaceStage };
 
 /** The listening socket's inode, or undefined when /proc cannot tell (unreadable, ambiguous, gone). */
 function inodeOf(address: string): Promise<number | undefined> {
-  return listenerInode(address).catch(() => undefined);
+  return listenerInode(address);
 }
 
 /** What replacing an abstract-socket holder needs from the backend. @internal */
