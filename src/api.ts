@@ -1,10 +1,10 @@
-import { backendFor } from './backends/registry.js';
-import { slotName } from './backends/socket/slots.js';
+import { backendFor, slotName } from './backends/registry.js';
 import { send } from './client/send.js';
 import { InvalidOptionError, LockBusyError, LockTimeoutError, OnlyoneError, setForwarder } from './errors.js';
 import type { Holder } from './holder/types.js';
+import { markSquatted, squatterUid, squattedError } from './identity/squatting.js';
 import { Lock } from './lock.js';
-import { normalizeOptions, type AcquireOptions, type StatusOptions } from './options.js';
+import { normalizeOptions, type AcquireOptions, type NormalizedOptions, type StatusOptions } from './options.js';
 
 /**
  * Acquires the lock `name`. Fails fast by default; with `wait: true` it waits, without polling, until the
@@ -70,11 +70,21 @@ export async function withLock<T>(name: string, fn: (lock: Lock) => T | Promise<
  * const holder = await status('nightly-backup');
  * if (holder) console.log(`running as pid ${holder.pid} for ${holder.heldForMs} ms`);
  * ```
+ * @throws LockSquattedError (`ERR_LOCK_SQUATTED`) when the kernel shows the holder with a uid other than
+ * `expectedUid` (or, in user scope, than ours); `holder` says who, with `squatted: true`.
+ * @throws OsError (`ERR_OS`) when the system refuses the lookup (out of descriptors, /proc unreadable).
  * @throws InvalidLockNameError, InvalidOptionError, UnsupportedError.
  */
 export async function status(name: string, options?: StatusOptions): Promise<Holder | undefined> {
   const normalized = normalizeOptions(options);
-  return backendFor(normalized).status(name, normalized);
+  return checked(name, await backendFor(normalized).status(name, normalized), normalized);
+}
+
+/** The holder, marked, or LockSquattedError when it is a squatter. */
+function checked(name: string, holder: Holder | undefined, options: NormalizedOptions): Holder | undefined {
+  const foreign = squatterUid(holder, options);
+  if (foreign !== undefined) throw squattedError(name, foreign, holder, options);
+  return holder === undefined ? undefined : markSquatted(holder, options);
 }
 
 /**
@@ -84,11 +94,13 @@ export async function status(name: string, options?: StatusOptions): Promise<Hol
  * ```ts
  * for (const holder of await list()) console.log(holder.name, holder.pid);
  * ```
+ * Where a uid is required (`expectedUid`, or ours in user scope), each holder has `squatted` set; none is left out.
+ * @throws OsError (`ERR_OS`) when the system refuses the lookup (out of descriptors, /proc unreadable).
  * @throws InvalidOptionError, UnsupportedError.
  */
 export async function list(options?: StatusOptions): Promise<Holder[]> {
   const normalized = normalizeOptions(options);
-  return backendFor(normalized).list(normalized);
+  return (await backendFor(normalized).list(normalized)).map((holder) => markSquatted(holder, normalized));
 }
 
 /**
@@ -99,13 +111,14 @@ export async function list(options?: StatusOptions): Promise<Holder[]> {
  * ```ts
  * const busy = (await statusSlots('workers', 4)).filter(Boolean).length;
  * ```
- * @throws InvalidLockNameError when a slot name does not fit, InvalidOptionError, UnsupportedError.
+ * @throws LockSquattedError when a slot's holder is a squatter (see `status`).
+ * @throws InvalidLockNameError when a slot name does not fit, InvalidOptionError, OsError, UnsupportedError.
  */
 export async function statusSlots(name: string, slots: number, options?: StatusOptions): Promise<Array<Holder | undefined>> {
   const normalized = normalizeOptions({ ...options, slots });
   const backend = backendFor(normalized);
   const names = Array.from({ length: slots }, (_, index) => slotName(name, index));
-  return Promise.all(names.map((slot) => backend.status(slot, normalized)));
+  return Promise.all(names.map(async (slot) => checked(slot, await backend.status(slot, normalized), normalized)));
 }
 
 async function acquireWith(name: string, options: AcquireOptions | undefined, describeHolder: boolean): Promise<Lock> {
@@ -122,8 +135,8 @@ async function acquireWith(name: string, options: AcquireOptions | undefined, de
     if (error instanceof LockBusyError) {
       // The loser can forward to the holder that refused it (slot 0's, with slots) in one call.
       const target = normalized.slots === undefined ? name : slotName(name, error.holder?.slot ?? 0);
-      const { scope, prefix, backend, dir } = normalized;
-      const where = { scope, prefix, backend, ...(dir === undefined ? {} : { dir }) };
+      const { scope, prefix, backend, dir, expectedUid } = normalized;
+      const where = { scope, prefix, backend, ...(dir === undefined ? {} : { dir }), ...(expectedUid === undefined ? {} : { expectedUid }) };
       setForwarder(error, (data, forward) => send(target, data, { maxMessageBytes: normalized.maxMessageBytes, ...forward, ...where }));
     }
     if (timeout?.aborted === true && normalized.signal?.aborted !== true && !(error instanceof OnlyoneError)) {

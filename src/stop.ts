@@ -1,9 +1,7 @@
-import { abstractAddress } from './address.js';
 import { backendFor } from './backends/registry.js';
-import { bindReplacing, type ReplaceStage } from './backends/socket/replace.js';
+import type { StopStage } from './backends/types.js';
 import { InvalidOptionError } from './errors.js';
 import { normalizeOptions, type LockOptions, type ReplaceOptions } from './options.js';
-import { assertAbstractSupported } from './runtime.js';
 
 /** Options of `stop()`. */
 export interface StopOptions extends LockOptions, ReplaceOptions {
@@ -12,13 +10,14 @@ export interface StopOptions extends LockOptions, ReplaceOptions {
 }
 
 /** How `stop()` ended: nobody held the lock, or its holder released on request, or was SIGTERMed, or SIGKILLed. */
-export type StopOutcome = 'not-held' | Exclude<ReplaceStage, 'free'>;
+export type StopOutcome = StopStage;
 
 /**
  * Stops the instance holding `name`, as `acquire(name, { replace })` would, without keeping the lock: a
  * release request, `graceMs` (default 10 s), SIGTERM to the processes verified to hold the lock's socket
  * (on `lockfile`, its socket or its flock; never any other), `killAfterMs` (default `graceMs`), SIGKILL.
- * The lock is taken for an instant at the end, to be sure it is free, then released.
+ * The lock is taken for an instant at the end, to be sure it is free, then released. A holder with a uid
+ * other than `expectedUid` (or, in user scope, than ours) is never asked nor signalled.
  *
  * @example
  * ```ts
@@ -26,6 +25,9 @@ export type StopOutcome = 'not-held' | Exclude<ReplaceStage, 'free'>;
  * ```
  * @throws LockBusyError (`ERR_LOCK_BUSY`) when no process could be verified as the holder (nothing is
  * signalled then), when another process takes the lock meanwhile, or when the holder survives SIGKILL.
+ * @throws LockSquattedError (`ERR_LOCK_SQUATTED`) when the holder's uid is not the one required, or, with
+ * `expectedUid`, cannot be confirmed: nothing is sent or signalled.
+ * @throws OsError (`ERR_OS`) when the system refuses the lookup (out of descriptors).
  * @throws InvalidLockNameError, InvalidOptionError (a backend that cannot stop, such as `postgres`), UnsupportedError.
  */
 export async function stop(name: string, options?: StopOptions): Promise<StopOutcome> {
@@ -33,21 +35,6 @@ export async function stop(name: string, options?: StopOptions): Promise<StopOut
   const replace = { ...(graceMs === undefined ? {} : { graceMs }), ...(killAfterMs === undefined ? {} : { killAfterMs }) };
   const normalized = normalizeOptions({ ...lock, replace, ...(signal === undefined ? {} : { signal }) });
   const backend = backendFor(normalized);
-  if (!backend.capabilities.replace) throw new InvalidOptionError(`The \`backend\` option '${normalized.backend}' does not support stop`);
-  if (normalized.backend !== 'abstract') {
-    // A lock that is more than a socket (lockfile: a flock too) is taken and released like any other.
-    const lock = await backend.acquire({ name, options: normalized, signal: normalized.signal, describeHolder: true });
-    await lock.release();
-    return lock.replaced ?? 'not-held';
-  }
-  assertAbstractSupported();
-  const address = abstractAddress(name, normalized.scope, normalized.prefix, process.getuid?.() ?? 0);
-  const { server, stage } = await bindReplacing(
-    { name, options: normalized, signal: normalized.signal, describeHolder: true },
-    { address, describe: () => backend.status(name, normalized) },
-  );
-  // A waiter that connects in this instant must see its connection close, not hang on an unserved socket.
-  server.on('connection', (socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return stage === 'free' ? 'not-held' : stage;
+  if (backend.stop === undefined) throw new InvalidOptionError(`The \`backend\` option '${normalized.backend}' does not support stop`);
+  return backend.stop({ name, options: normalized, signal: normalized.signal, describeHolder: true });
 }

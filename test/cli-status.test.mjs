@@ -8,7 +8,8 @@ import { cli, holdWithCli, startCli } from './cli-helpers.mjs';
 
 const user = userInfo().username;
 const uid = process.getuid();
-const JSON_KEYS = ['name', 'scope', 'held', 'backend', 'pid', 'uid', 'user', 'hostname', 'argv', 'cwd', 'acquiredAt', 'heldForMs', 'verified', 'unverifiedReason', 'fence'];
+// Every field of the library's Holder, plus held, squatted and expectedUid: the README's stable schema.
+const JSON_KEYS = ['name', 'scope', 'slot', 'held', 'backend', 'pid', 'uid', 'user', 'hostname', 'argv', 'cmdline', 'cwd', 'acquiredAt', 'heldForMs', 'startTime', 'holderPids', 'protocol', 'verified', 'unverifiedReason', 'fence', 'squatted', 'expectedUid'];
 
 test('status of a free lock: exit 1, text and --json', async () => {
   const name = lockName('cli-status-free');
@@ -17,8 +18,9 @@ test('status of a free lock: exit 1, text and --json', async () => {
   const json = await cli(['status', '--json', name]);
   assert.equal(json.code, 1);
   assert.deepEqual(JSON.parse(json.stdout), {
-    name, scope: 'user', held: false, backend: null, pid: null, uid: null, user: null, hostname: null, argv: [],
-    cwd: null, acquiredAt: null, heldForMs: null, verified: false, unverifiedReason: null, fence: null,
+    name, scope: 'user', slot: null, held: false, backend: null, pid: null, uid: null, user: null, hostname: null, argv: [], cmdline: null,
+    cwd: null, acquiredAt: null, heldForMs: null, startTime: null, holderPids: null, protocol: null, verified: false, unverifiedReason: null, fence: null,
+    squatted: false, expectedUid: uid,
   });
 });
 
@@ -47,6 +49,11 @@ test('status of a held lock: exit 0, who holds it, in text and --json', async ()
     assert.deepEqual(parsed.argv, ['sh', '-c', holder.script]);
     assert.equal(parsed.cwd, process.cwd());
     assert.equal(parsed.backend, 'abstract');
+    assert.equal(parsed.protocol, 1);
+    assert.ok(Number.isInteger(parsed.startTime) && parsed.startTime > 0);
+    assert.equal(parsed.slot, null);
+    assert.equal(parsed.squatted, false);
+    assert.equal(parsed.expectedUid, null, 'system scope: any uid may hold it');
     assert.ok(Number.isInteger(parsed.heldForMs) && parsed.heldForMs >= 0);
     assert.ok(Math.abs(Date.parse(parsed.acquiredAt) - Date.now()) < 60_000);
 

@@ -48,9 +48,13 @@ test('a squatter in the victim\'s user scope gives ERR_LOCK_SQUATTED naming its 
         return true;
       });
     }
-    // status still just reports who holds it.
-    const seen = await status(name, { helloTimeoutMs: 300 });
-    assert.equal(seen.uid, user.uid);
+    // status reports the squatter too, as squatted, naming who holds it.
+    await assert.rejects(status(name, { helloTimeoutMs: 300 }), (error) => {
+      assert.equal(error.code, 'ERR_LOCK_SQUATTED');
+      assert.equal(error.holder.uid, user.uid);
+      assert.equal(error.holder.squatted, true);
+      return true;
+    });
   } finally {
     await squatter.end();
   }

@@ -15,3 +15,6 @@ export function backendFor(options: NormalizedOptions): Backend {
       return lazyPostgresBackend;
   }
 }
+
+/** `NAME#k`, the name of slot k of `name` on every backend that has slots. @internal */
+export { slotName } from './socket/slots.js';

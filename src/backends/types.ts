@@ -15,6 +15,9 @@ export interface BackendCapabilities {
   readonly replace: boolean;
 }
 
+/** How `stop()` ended: nobody held the lock, or its holder released on request, or was SIGTERMed, or SIGKILLed. */
+export type StopStage = 'not-held' | 'released' | 'terminated' | 'killed';
+
 /** A lock a backend holds. @internal */
 export interface BackendLock {
   /** Where the lock lives, in the backend's own terms (abstract address, file path, key). */
@@ -83,4 +86,20 @@ export interface Backend {
   status(name: string, options: NormalizedOptions): Promise<Holder | undefined>;
   /** Every lock held under the options' prefix that this backend can see. */
   list(options: NormalizedOptions): Promise<Holder[]>;
+  /**
+   * Where a contender reaches the holder of `name` to send it a message (its socket's address or path).
+   * Present exactly when `capabilities.messaging` is. Checks the platform as `acquire` would.
+   */
+  messageAddress?(name: string, options: NormalizedOptions): string;
+  /**
+   * Why nobody answers at `address` although the name is taken (a socket bound that never listens), or
+   * undefined when nothing holds it: tells "not held" from "held, but nobody to talk to".
+   */
+  silentBinding?(address: string): Promise<string | undefined>;
+  /**
+   * Stops the holder as `acquire` with `replace` would (release request, grace, SIGTERM, SIGKILL, each aimed only
+   * at processes verified to hold the lock), takes the lock for an instant to be sure it is free, and releases it.
+   * Present exactly when `capabilities.replace` is.
+   */
+  stop?(request: AcquireRequest): Promise<StopStage>;
 }

@@ -36,7 +36,8 @@ function spansHosts(holder: Holder): boolean {
   return holder.backend === 'postgres' && holder.hostname !== '';
 }
 
-function userOf(holder: Holder): string | undefined {
+/** The holder's user name, or `uid N`, or undefined when its uid is unknown. @internal */
+export function userOf(holder: Holder): string | undefined {
   if (holder.user !== undefined) return holder.user;
   // A uid from another machine would be resolved against this machine's users.
   if (spansHosts(holder) && holder.hostname !== hostname()) return holder.uid >= 0 ? `uid ${holder.uid}` : undefined;
@@ -54,47 +55,6 @@ export function holderSummary(holder: Holder | undefined): string {
   if (holder.argv.length > 0) parts.push(`'${formatCommand(holder.argv)}'`);
   parts.push(`for ${formatDuration(holder.heldForMs)}`);
   return parts.join(', ');
-}
-
-/** One lock as JSON for `status --json` and `list --json`; every key is always present. @internal */
-export interface HolderJson {
-  readonly name: string;
-  readonly scope: string;
-  readonly held: boolean;
-  readonly backend: string | null;
-  readonly pid: number | null;
-  readonly uid: number | null;
-  readonly user: string | null;
-  readonly hostname: string | null;
-  readonly argv: readonly string[];
-  readonly cwd: string | null;
-  readonly acquiredAt: string | null;
-  readonly heldForMs: number | null;
-  readonly verified: boolean;
-  readonly unverifiedReason: string | null;
-  readonly fence: string | null;
-}
-
-/** The stable JSON form of a lock (documented in the README). @internal */
-export function holderJson(name: string, scope: string, holder: Holder | undefined): HolderJson {
-  const known = holder !== undefined && identified(holder);
-  return {
-    name,
-    scope,
-    held: holder !== undefined,
-    backend: holder?.backend ?? null,
-    pid: known ? holder.pid : null,
-    uid: known && holder.uid >= 0 ? holder.uid : null,
-    user: known ? (userOf(holder) ?? null) : null,
-    hostname: known && holder.hostname !== '' ? holder.hostname : null,
-    argv: known ? holder.argv : [],
-    cwd: known && holder.cwd !== '' ? holder.cwd : null,
-    acquiredAt: known && holder.acquiredAt > 0 ? new Date(holder.acquiredAt).toISOString() : null,
-    heldForMs: known ? holder.heldForMs : null,
-    verified: holder?.verified ?? false,
-    unverifiedReason: holder === undefined || holder.verified ? null : (holder.unverifiedReason ?? null),
-    fence: holder?.fence ?? null,
-  };
 }
 
 /** `status` in text: a headline, then one `key: value` line per known fact. @internal */
@@ -116,7 +76,8 @@ export function listText(holders: readonly Holder[]): string {
   if (holders.length === 0) return '';
   const rows = holders.map((h) => {
     const known = identified(h);
-    return [printable(h.name), known ? String(h.pid) : '?', (known ? userOf(h) : undefined) ?? '?', known ? formatDuration(h.heldForMs) : '?', known ? formatCommand(h.argv) : printable(h.unverifiedReason ?? '')];
+    const user = ((known ? userOf(h) : undefined) ?? '?') + (h.squatted === true ? ' (squatter)' : '');
+    return [printable(h.slot === undefined ? h.name : `${h.name}#${h.slot}`), known ? String(h.pid) : '?', user, known ? formatDuration(h.heldForMs) : '?', known ? formatCommand(h.argv) : printable(h.unverifiedReason ?? '')];
   });
   const table = [['NAME', 'PID', 'USER', 'HELD', 'COMMAND'], ...rows];
   const widths = [0, 1, 2, 3].map((col) => Math.max(...table.map((row) => (row[col] ?? '').length)));

@@ -1,21 +1,31 @@
-import { status, statusSlots } from '../index.js';
+import { LockSquattedError, status, statusSlots, type Holder } from '../index.js';
 import type { Parsed } from './args.js';
 import { ExitCode, type Outcome } from './exit-codes.js';
-import { holderJson, printable, statusText } from './format.js';
+import { printable, statusText } from './format.js';
+import { holderJson, requiredUidOf } from './holder-json.js';
 import { lockOptions } from './lock-options.js';
 
 type StatusArgs = Extract<Parsed, { command: 'status' }>;
 
 /**
- * `onlyone status NAME [--json] [--slots N]`: says who holds NAME. Exit 0 when held, 1 when free.
+ * `onlyone status NAME [--json] [--slots N]`: says who holds NAME. Exit 0 when held, 1 when free, 77 when the
+ * holder is a squatter (`--json` still prints it, with `squatted: true`).
  * With `--slots N`, every slot `NAME#k`: exit 0 when all are held, 1 when one is free.
- * @throws the library's errors (invalid name or option, unsupported platform).
+ * @throws the library's errors (invalid name or option, unsupported platform, OsError).
  * @internal
  */
 export async function showStatus(args: StatusArgs): Promise<Outcome> {
   if (args.slots !== undefined) return showSlots(args, args.slots);
-  const holder = await status(args.name, lockOptions(args.lock));
-  if (args.json) process.stdout.write(`${JSON.stringify(holderJson(args.name, args.lock.scope, holder))}\n`);
+  let holder: Holder | undefined;
+  try {
+    holder = await status(args.name, lockOptions(args.lock));
+  } catch (error) {
+    // A squatter is an answer too: --json says who it is; text leaves the message to main.
+    if (!(error instanceof LockSquattedError) || !args.json) throw error;
+    process.stdout.write(`${JSON.stringify(holderJson(args.name, args.lock.scope, error.holder, requiredUidOf(args.lock)))}\n`);
+    return { code: ExitCode.squatted };
+  }
+  if (args.json) process.stdout.write(`${JSON.stringify(holderJson(args.name, args.lock.scope, holder, requiredUidOf(args.lock)))}\n`);
   else process.stdout.write(holder === undefined ? `${printable(args.name)} is free\n` : statusText(args.name, holder));
   return { code: holder === undefined ? ExitCode.free : ExitCode.ok };
 }
@@ -24,7 +34,7 @@ async function showSlots(args: StatusArgs, slots: number): Promise<Outcome> {
   const holders = await statusSlots(args.name, slots, lockOptions(args.lock));
   const names = holders.map((_, slot) => `${args.name}#${slot}`);
   if (args.json) {
-    process.stdout.write(`${JSON.stringify(holders.map((holder, slot) => holderJson(names[slot] ?? '', args.lock.scope, holder)))}\n`);
+    process.stdout.write(`${JSON.stringify(holders.map((holder, slot) => holderJson(names[slot] ?? '', args.lock.scope, holder, requiredUidOf(args.lock))))}\n`);
   } else {
     const held = holders.filter((holder) => holder !== undefined).length;
     const lines = holders.map((holder, slot) => (holder === undefined ? `${printable(names[slot] ?? '')} is free\n` : statusText(names[slot] ?? '', holder)));

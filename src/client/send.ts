@@ -1,11 +1,9 @@
-import { abstractAddress } from '../address.js';
+import { backendFor } from '../backends/registry.js';
 import { InvalidOptionError, MessageTooLargeError, NotHeldError, OnlyoneError, ProtocolError, RemoteError, SendTimeoutError, type ForwardOptions } from '../errors.js';
-import { lockfilePaths } from '../backends/lockfile/paths.js';
-import { dirOf } from '../backends/lockfile/index.js';
-import { normalizeOptions, type LockOptions, type NormalizedOptions, type StatusOptions } from '../options.js';
+import { peerCredentials } from '../identity/peercred.js';
+import { assertMayActOn, squattedError } from '../identity/squatting.js';
+import { normalizeOptions, type LockOptions, type StatusOptions } from '../options.js';
 import { CONTROL_FRAME_BYTES, type Frame } from '../protocol/frames.js';
-import { isAbstractBound } from '../proc/net-unix.js';
-import { assertAbstractSupported } from '../runtime.js';
 import { assertPlainJson } from '../protocol/plain-json.js';
 import { HolderConnection } from './holder-connection.js';
 
@@ -33,6 +31,9 @@ const DEFAULT_SEND_TIMEOUT_MS = 35_000;
  * @throws SendTimeoutError (`ERR_SEND_TIMEOUT`) when no reply comes within `timeoutMs`.
  * @throws ProtocolError (`ERR_PROTOCOL`) when the holder breaks the protocol, sends no hello within
  * `helloTimeoutMs` (default 1000), hangs up without answering, or the name is bound by a socket that does not listen.
+ * @throws LockSquattedError (`ERR_LOCK_SQUATTED`) with `expectedUid`, when the kernel shows (or cannot confirm)
+ * a holder of another uid; nothing is sent.
+ * @throws OsError (`ERR_OS`) when the system refuses the connection (out of descriptors).
  * @throws InvalidLockNameError, InvalidOptionError. Aborting `signal` rejects with `signal.reason`.
  */
 export async function send(name: string, data: unknown = null, options?: SendOptions): Promise<unknown> {
@@ -43,9 +44,17 @@ export async function send(name: string, data: unknown = null, options?: SendOpt
   const argv = o.argv === undefined ? process.argv.slice() : strings('argv', o.argv);
   const cwd = o.cwd === undefined ? currentDirectory() : text('cwd', o.cwd);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new InvalidOptionError('The `signal` option must be an AbortSignal');
-  const address = holderAddress(name, lockOptions);
+  const backend = backendFor(lockOptions);
+  if (backend.messageAddress === undefined) throw new InvalidOptionError(`The \`backend\` option '${lockOptions.backend}' does not support messages`);
+  const address = backend.messageAddress(name, lockOptions);
   const frame = messageFrame(argv, cwd, data, maxMessageBytes);
   o.signal?.throwIfAborted();
+  // With expectedUid, the holder is identified before anything is written to it (never message a squatter).
+  if (lockOptions.expectedUid !== undefined) {
+    const holder = await backend.status(name, lockOptions);
+    if (holder === undefined) throw new NotHeldError(name);
+    assertMayActOn(name, holder, lockOptions);
+  }
 
   const deadline = AbortSignal.timeout(timeoutMs);
   const signal = o.signal === undefined ? deadline : AbortSignal.any([o.signal, deadline]);
@@ -61,13 +70,20 @@ export async function send(name: string, data: unknown = null, options?: SendOpt
     const outcome = await Promise.race([opening, aborted]);
     if (!outcome.ok) {
       if (outcome.code === 'ECONNREFUSED' || outcome.code === 'ENOENT') {
-        if (await isAbstractBound(address)) throw new ProtocolError(`The name of lock "${name}" is bound by a socket that does not listen: there is no holder to talk to`, { cause: outcome.error });
+        const silent = await backend.silentBinding?.(address);
+        if (silent !== undefined) throw new ProtocolError(`Lock "${name}": ${silent}`, { cause: outcome.error });
         throw new NotHeldError(name, { cause: outcome.error });
       }
       if (outcome.code === 'EAGAIN') throw new RemoteError('busy', 'the holder is not accepting connections (backlog full)');
       throw new OnlyoneError('ERR_BACKEND', `Cannot connect to the holder of "${name}": ${outcome.error.message}`, { cause: outcome.error });
     }
     connection = outcome.connection;
+    if (lockOptions.expectedUid !== undefined) {
+      // The socket we reached is the one that was checked, unless it changed hands since: the kernel says who bound it.
+      const fd = connection.fd;
+      const bound = fd === undefined ? undefined : await peerCredentials(fd);
+      if (bound !== undefined && bound.uid !== lockOptions.expectedUid) throw squattedError(name, bound.uid, undefined, lockOptions);
+    }
     // The request is written at once, without waiting for the hello: one round trip, not two.
     // The connection's own timer is only a backstop; `deadline` fires first.
     // A process that holds the name without speaking the protocol (a lock fd handed to a plain child) accepts
@@ -96,18 +112,16 @@ function messageFrame(argv: readonly string[], cwd: string, data: unknown, maxMe
   return { type: 'message', argv, cwd, data };
 }
 
-/** Where the holder of `name` listens: its abstract address, or its socket file on the lockfile backend. */
-function holderAddress(name: string, options: NormalizedOptions): string {
-  if (options.backend === 'lockfile') return lockfilePaths(name, dirOf(options)).sock;
-  if (options.backend !== 'abstract') throw new InvalidOptionError(`The \`backend\` option '${options.backend}' does not support messages`);
-  assertAbstractSupported();
-  return abstractAddress(name, options.scope, options.prefix, process.getuid?.() ?? 0);
-}
-
 function pickLockOptions(options: SendOptions): StatusOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError(`Options must be an object, got ${options === null ? 'null' : typeof options}`);
-  const { scope, prefix, backend, dir, helloTimeoutMs } = options;
-  const picked: LockOptions = { ...(scope === undefined ? {} : { scope }), ...(prefix === undefined ? {} : { prefix }), ...(backend === undefined ? {} : { backend }), ...(dir === undefined ? {} : { dir }) };
+  const { scope, prefix, backend, dir, helloTimeoutMs, expectedUid } = options;
+  const picked: LockOptions = {
+    ...(scope === undefined ? {} : { scope }),
+    ...(prefix === undefined ? {} : { prefix }),
+    ...(backend === undefined ? {} : { backend }),
+    ...(dir === undefined ? {} : { dir }),
+    ...(expectedUid === undefined ? {} : { expectedUid }),
+  };
   return helloTimeoutMs === undefined ? picked : { ...picked, helloTimeoutMs };
 }
 

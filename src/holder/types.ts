@@ -37,6 +37,11 @@ export interface Holder {
   readonly verified: boolean;
   /** Why the identity could not be verified, when `verified` is false. */
   readonly unverifiedReason?: string;
+  /**
+   * Set by `status`, `statusSlots` and `list` where a uid is required (`expectedUid`, or our own uid in user
+   * scope): true when the kernel shows another uid holding the lock. `status` then throws LockSquattedError.
+   */
+  readonly squatted?: boolean;
   /** Backend that holds it. */
   readonly backend: string;
   /** Fencing token, on backends that have one. */

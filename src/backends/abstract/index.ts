@@ -11,8 +11,10 @@ import { listHolders } from './list.js';
 import { SocketLock, bindExclusive } from '../socket/lock.js';
 import { bindReplacing } from '../socket/replace.js';
 import { acquireSlot } from '../socket/slots.js';
+import { stopSocketHolder } from '../socket/stop.js';
 import { waitForRelease, type WaitState } from '../socket/wait.js';
-import type { AcquireRequest, Backend, BackendLock } from '../types.js';
+import type { AcquireRequest, Backend, BackendLock, StopStage } from '../types.js';
+import { isAbstractBound } from '../../proc/net-unix.js';
 
 export { readHolder };
 
@@ -91,5 +93,16 @@ export const abstractBackend: Backend = {
   list(options: NormalizedOptions): Promise<Holder[]> {
     assertAbstractSupported();
     return listHolders(options);
+  },
+
+  messageAddress: addressOf,
+
+  async silentBinding(address: string): Promise<string | undefined> {
+    return (await isAbstractBound(address)) ? 'the name is bound by a socket that does not listen: there is no holder to talk to' : undefined;
+  },
+
+  stop(request: AcquireRequest): Promise<StopStage> {
+    const { name, options } = request;
+    return stopSocketHolder(request, { address: addressOf(name, options), describe: () => abstractBackend.status(name, options) });
   },
 };

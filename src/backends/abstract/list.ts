@@ -7,6 +7,7 @@ import { closePidfd, loadLibc, type PeerCredentials } from '../../identity/peerc
 import type { NormalizedOptions } from '../../options.js';
 import { abstractListeners, addressReadings, type AbstractListener } from '../../proc/net-unix.js';
 import { KIND, ORPHAN_HELLO_MS, binderGone, readHolder, silentHolder } from './holder.js';
+import { byLock } from '../socket/slots.js';
 
 /** Holders probed at once; each costs a connection and a hello. */
 const LIST_CONCURRENCY = 64;
@@ -52,7 +53,7 @@ export async function listHolders(options: NormalizedOptions): Promise<Holder[]>
     });
     await Promise.all(confirming);
   }
-  return holders.sort((a, b) => a.name.localeCompare(b.name));
+  return holders.sort(byLock);
 }
 
 /** Without koffi: one Node connection per lock, a few at a time. */

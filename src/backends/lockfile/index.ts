@@ -8,15 +8,15 @@ import { hold } from './lock.js';
 import { takeFlock } from './open.js';
 import { acquireReplacing } from './replace.js';
 import { LOCK_SUFFIX, defaultDir, lockfilePaths, prepareDir, unescapeName } from './paths.js';
-import { slotName } from '../socket/slots.js';
+import { byLock, slotName } from '../socket/slots.js';
 import { waitForAnyRelease, waitForRelease, type WaitState } from '../socket/wait.js';
-import type { AcquireRequest, Backend, BackendLock } from '../types.js';
+import type { AcquireRequest, Backend, BackendLock, StopStage } from '../types.js';
 
 /** Locks read at once by `list`; each costs a connection and a hello. */
 const LIST_CONCURRENCY = 64;
 
-/** The lockfile directory the options name, or the scope's default. @internal */
-export function dirOf(options: NormalizedOptions): string {
+/** The lockfile directory the options name, or the scope's default. */
+function dirOf(options: NormalizedOptions): string {
   return options.dir ?? defaultDir(options.scope);
 }
 
@@ -81,6 +81,17 @@ export const lockfileBackend: Backend = {
       }
     };
     await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, names.length) }, worker));
-    return holders.sort((a, b) => a.name.localeCompare(b.name));
+    return holders.sort(byLock);
+  },
+
+  messageAddress(name: string, options: NormalizedOptions): string {
+    return lockfilePaths(name, dirOf(options)).sock;
+  },
+
+  async stop(request: AcquireRequest): Promise<StopStage> {
+    // A lock that is more than a socket (a flock too) is taken and released like any other.
+    const lock = await lockfileBackend.acquire(request);
+    await lock.release();
+    return lock.replaced ?? 'not-held';
   },
 };

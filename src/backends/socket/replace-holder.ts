@@ -1,6 +1,7 @@
 import { HolderConnection } from '../../client/holder-connection.js';
 import { LockBusyError, OsError, RemoteError } from '../../errors.js';
 import type { Holder } from '../../holder/types.js';
+import { assertMayActOn, requiredUid } from '../../identity/squatting.js';
 import { waitForRelease, type WaitState } from './wait.js';
 import type { AcquireRequest } from '../types.js';
 
@@ -57,6 +58,8 @@ export async function replaceHolder<T>(request: AcquireRequest, target: ReplaceT
   const { graceMs, killAfterMs } = options.replace ?? { graceMs: 10_000, killAfterMs: 10_000 };
   const first = await target.take();
   if (first !== undefined) return { taken: first, stage: 'free' };
+  // Never ask nor signal a holder of another uid than the one required (expectedUid, or ours in user scope).
+  if (requiredUid(options) !== undefined) assertMayActOn(request.name, await target.describe(), options);
   let holder = await target.identify();
   const take = async (ms: number): Promise<T | undefined> => {
     const outcome = await takeWithin(target, holder, ms, request);

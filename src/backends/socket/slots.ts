@@ -42,3 +42,8 @@ export async function acquireSlot(request: AcquireRequest, backend: SlotBackend)
     await waitForAnyRelease(addresses, options.pollIntervalMs, signal, state);
   }
 }
+
+/** The order `list` gives: by name, then by slot. @internal */
+export function byLock(a: Holder, b: Holder): number {
+  return a.name.localeCompare(b.name) || (a.slot ?? -1) - (b.slot ?? -1);
+}
