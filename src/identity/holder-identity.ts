@@ -3,7 +3,7 @@ import { hostname, release } from 'node:os';
 import type { Holder } from '../holder/types.js';
 import { credentialsUnavailableReason, type PeerCredentials } from './peercred.js';
 import { pidfdPid, processAlive, processCmdline, processStartedAt, processStartTime, processUid, userName } from './proc.js';
-import { listenerInode, pidHoldsInode, pidsHoldingInode } from './socket-holders.js';
+import { listenerInodeOrAmbiguous, pidHoldsInode, pidsHoldingInode } from './socket-holders.js';
 
 /** What a contender learned on one connection to a holder, to be checked against the kernel. @internal */
 export interface HolderEvidence {
@@ -79,8 +79,14 @@ export async function confirmHolder(evidence: HolderEvidence, cache?: IdentityCa
     if (alive) return describe(evidence, cred.pid, cred.uid, known, { verified: true });
   }
 
-  const inode = evidence.inode ?? (await listenerInode(evidence.address));
+  const inode = evidence.inode ?? (await listenerInodeOrAmbiguous(evidence.address));
   if (inode === undefined) return undefined;
+  if (inode === 'ambiguous') {
+    // We are connected, so it is held; but /proc cannot say which of the look-alike sockets is this one.
+    const reason = `${cred === undefined ? credentialsUnavailableReason() : 'the process that bound it has exited'}, and another held name prints like this one in /proc/net/unix ("@" and NUL look alike), so /proc cannot tell their sockets apart`;
+    const pid = claimed?.pid ?? 0;
+    return describe(evidence, pid, cred?.uid ?? claimed?.uid ?? -1, pid > 0 ? facts(pid) : { startTime: undefined, cmdline: undefined }, { verified: false, reason });
+  }
   const candidates = [...new Set([claimed?.pid, cred?.pid])].filter((pid): pid is number => pid !== undefined && pid > 0);
   let holders: number[] = [];
   const unreadable: number[] = [];

@@ -13,6 +13,16 @@ const ACCEPTCON = 0x10000;
  * @throws OsError when /proc/net/unix cannot be read (out of descriptors, permission): unknown is not "free".
  */
 export async function listenerInode(address: string): Promise<number | undefined> {
+  const found = await inodeAt(address, true);
+  return found === 'ambiguous' ? undefined : found;
+}
+
+/**
+ * `listenerInode`, but saying 'ambiguous' when several listening sockets print like `address` (see above).
+ * @throws OsError as `listenerInode`.
+ * @internal
+ */
+export function listenerInodeOrAmbiguous(address: string): Promise<number | 'ambiguous' | undefined> {
   return inodeAt(address, true);
 }
 
@@ -23,10 +33,11 @@ export async function listenerInode(address: string): Promise<number | undefined
  * @internal
  */
 export async function boundInode(address: string): Promise<number | undefined> {
-  return inodeAt(address, false);
+  const found = await inodeAt(address, false);
+  return found === 'ambiguous' ? undefined : found;
 }
 
-async function inodeAt(address: string, listening: boolean): Promise<number | undefined> {
+async function inodeAt(address: string, listening: boolean): Promise<number | 'ambiguous' | undefined> {
   let text: string;
   try {
     text = await fsp().readFile('/proc/net/unix', 'utf8');
@@ -48,7 +59,7 @@ async function inodeAt(address: string, listening: boolean): Promise<number | un
     // Accepted connections print the listener's name too; only the listener has __SO_ACCEPTCON.
     if (listening && (flags & ACCEPTCON) === 0) continue;
     if (!listening && (flags & ACCEPTCON) === 0 && fields[5] !== '01') continue;
-    if (found !== undefined && found !== inode) return undefined;
+    if (found !== undefined && found !== inode) return 'ambiguous';
     found = inode;
   }
   return found;

@@ -6,7 +6,9 @@ import { confirmHolder, identityCache, type IdentityCache } from '../../identity
 import { closePidfd, loadLibc, type PeerCredentials } from '../../identity/peercred.js';
 import type { NormalizedOptions } from '../../options.js';
 import { abstractListeners, addressReadings, type AbstractListener } from '../../proc/net-unix.js';
-import { KIND, ORPHAN_HELLO_MS, binderGone, readHolder, silentHolder } from './holder.js';
+import { HolderConnection } from '../../client/holder-connection.js';
+import { identifyConnection } from '../socket/holder.js';
+import { KIND, ORPHAN_HELLO_MS, binderGone, silentHolder } from './holder.js';
 import { byLock } from '../socket/slots.js';
 
 /** Holders probed at once; each costs a connection and a hello. */
@@ -27,11 +29,11 @@ export async function listHolders(options: NormalizedOptions): Promise<Holder[]>
   const cache = identityCache();
   const named = (holder: Holder, address: string): Holder =>
     holder.name === '' ? { ...holder, name: address.slice(1 + scopePrefix.length).replace(/\0+$/u, ''), scope: options.scope } : holder;
+  const readings = candidates(listeners);
   const libc = await loadLibc();
-  if (libc === undefined) await listWithStreams(listeners, options, cache, (holder, address) => holders.push(named(holder, address)));
+  if (libc === undefined) await listWithStreams(readings, options, cache, (holder, address) => holders.push(named(holder, address)));
   else {
     const confirming: Promise<void>[] = [];
-    const readings = listeners.map((listener) => addressReadings(listener.path));
     const orphan = (probe: { readonly credentials: PeerCredentials | undefined; readonly pidfd: number | undefined }): boolean => binderGone(probe.credentials, probe.pidfd);
     await probeHolders(libc, readings, options.helloTimeoutMs, RAW_LIST_CONCURRENCY, ORPHAN_HELLO_MS, orphan, (probe) => {
       if (probe.outcome === 'refused') return;
@@ -56,20 +58,39 @@ export async function listHolders(options: NormalizedOptions): Promise<Holder[]>
   return holders.sort(byLock);
 }
 
+/**
+ * The addresses to probe for each listening socket, first answer wins. The kernel prints NUL as "@", so `X` and
+ * `X@` (both NUL-padded) print alike: when several listeners share a printed path, each reading is probed on its
+ * own, so that every one of them is found once, and none twice.
+ */
+function candidates(listeners: readonly AbstractListener[]): Iterable<string>[] {
+  const sharing = new Map<string, number>();
+  for (const { path } of listeners) sharing.set(path, (sharing.get(path) ?? 0) + 1);
+  const readings: Iterable<string>[] = [];
+  for (const [path, count] of sharing) {
+    if (count === 1) readings.push(addressReadings(path));
+    else for (const address of addressReadings(path)) readings.push([address]);
+  }
+  return readings;
+}
+
 /** Without koffi: one Node connection per lock, a few at a time. */
-async function listWithStreams(listeners: readonly AbstractListener[], options: NormalizedOptions, cache: IdentityCache, found: (holder: Holder, address: string) => void): Promise<void> {
+async function listWithStreams(readings: readonly Iterable<string>[], options: NormalizedOptions, cache: IdentityCache, found: (holder: Holder, address: string) => void): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < listeners.length) {
-      const listener = listeners[next++];
-      if (listener === undefined) break;
-      for (const address of addressReadings(listener.path)) {
-        const holder = await readHolder(address, options.helloTimeoutMs, cache);
+    while (next < readings.length) {
+      const addresses = readings[next++];
+      if (addresses === undefined) break;
+      for (const address of addresses) {
+        // Only a reading that accepts is a listener: a refused one is another name that prints alike.
+        const outcome = await HolderConnection.open(address);
+        if (!outcome.ok && outcome.code !== 'EAGAIN') continue;
+        const holder = outcome.ok ? (await identifyConnection(outcome.connection, address, KIND, options.helloTimeoutMs, cache)).holder : silentHolder('the holder is not accepting connections (backlog full)');
         if (holder === undefined) continue;
         found(holder, address);
         break;
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, listeners.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, readings.length) }, worker));
 }
