@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HolderConnection } from '../../client/holder-connection.js';
+import { HolderConnection, type ConnectOutcome } from '../../client/holder-connection.js';
 import { RemoteError } from '../../errors.js';
 
 /** Refusals retried at once before backing off: covers the instant between a holder's death and its name's release. */
@@ -27,7 +27,7 @@ export async function waitForRelease(
   inspect?: (connection: HolderConnection) => Promise<void>,
 ): Promise<void> {
   signal?.throwIfAborted();
-  const outcome = await HolderConnection.open(address);
+  const outcome = await connectUnlessAborted(address, signal);
   if (!outcome.ok) {
     // ECONNRESET: we connected to a dead holder's listener while the kernel was still closing it.
     if (outcome.code === 'ECONNREFUSED' || outcome.code === 'ENOENT' || outcome.code === 'ECONNRESET') {
@@ -49,6 +49,8 @@ export async function waitForRelease(
       timer = setTimeout(() => resolve('poll'), pollIntervalMs);
       onAbort = (): void => resolve('aborted');
       signal?.addEventListener('abort', onAbort, { once: true });
+      // A deadline that passed while we connected fires no event any more: without this, only the poll would see it.
+      if (signal?.aborted === true) resolve('aborted');
       void connection.closed.then(() => resolve('closed'));
       inspection?.catch(reject);
     });
@@ -74,6 +76,29 @@ export async function waitForRelease(
     setImmediate(() => connection.close());
   }
   signal?.throwIfAborted();
+}
+
+/**
+ * Connects to `address`, or rejects with `signal.reason` as soon as the signal aborts, even mid-connect (a
+ * timeout must be honoured at its deadline, not at the next safety poll). A connection that completes after
+ * the abort is closed.
+ */
+async function connectUnlessAborted(address: string, signal: AbortSignal | undefined): Promise<ConnectOutcome> {
+  const opening = HolderConnection.open(address);
+  if (signal === undefined) return opening;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([opening, aborted]);
+  } catch (error) {
+    void opening.then((late) => late.ok && late.connection.close(), () => {});
+    throw error;
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /** Exponential backoff from 1 ms up to `cap`, with jitter so waiters do not retry in lockstep. */
