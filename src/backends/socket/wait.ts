@@ -64,6 +64,10 @@ export async function waitForRelease(
       // A holder at its connection cap says "busy" and hangs up: that is no release.
       if (failure instanceof RemoteError && failure.remoteCode === 'busy') {
         await sleep(backoff(++state.refusals, pollIntervalMs), undefined, signal === undefined ? {} : { signal }).catch(() => {});
+      } else if (connection.helloFrame === undefined) {
+        // Closed before a word: a holder out of descriptors accepts and drops at once (libuv's EMFILE trick), and
+        // so does one that is going away. Retry at once a few times, then back off as for a full backlog.
+        if (++state.refusals > FAST_RETRIES) await sleep(backoff(state.refusals, pollIntervalMs), undefined, signal === undefined ? {} : { signal }).catch(() => {});
       } else {
         state.refusals = 0;
       }
