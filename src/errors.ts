@@ -232,5 +232,6 @@ function describeHolder(holder: Holder | undefined): string {
   if (holder.pid === 0) return ` by a process that did not identify itself${holder.unverifiedReason === undefined ? '' : ` (${holder.unverifiedReason})`}`;
   const command = holder.argv.length > 0 ? `, '${holder.argv.join(' ')}'` : '';
   const host = holder.hostname === '' ? '' : ` on ${holder.hostname}`;
-  return ` by pid ${holder.pid}${host}${command}`;
+  const silent = holder.protocol === 0 && holder.silentReason !== undefined ? ` (${holder.silentReason})` : '';
+  return ` by pid ${holder.pid}${host}${command}${silent}`;
 }

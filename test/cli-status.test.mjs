@@ -9,7 +9,7 @@ import { cli, holdWithCli, startCli } from './cli-helpers.mjs';
 const user = userInfo().username;
 const uid = process.getuid();
 // Every field of the library's Holder, plus held, squatted and expectedUid: the README's stable schema.
-const JSON_KEYS = ['name', 'scope', 'slot', 'held', 'backend', 'pid', 'uid', 'user', 'hostname', 'argv', 'cmdline', 'cwd', 'acquiredAt', 'heldForMs', 'startTime', 'holderPids', 'protocol', 'verified', 'unverifiedReason', 'fence', 'squatted', 'expectedUid'];
+const JSON_KEYS = ['name', 'scope', 'slot', 'held', 'backend', 'pid', 'uid', 'user', 'hostname', 'argv', 'cmdline', 'cwd', 'acquiredAt', 'heldForMs', 'startTime', 'holderPids', 'protocol', 'silentReason', 'verified', 'unverifiedReason', 'fence', 'squatted', 'expectedUid'];
 
 test('status of a free lock: exit 1, text and --json', async () => {
   const name = lockName('cli-status-free');
@@ -19,7 +19,7 @@ test('status of a free lock: exit 1, text and --json', async () => {
   assert.equal(json.code, 1);
   assert.deepEqual(JSON.parse(json.stdout), {
     name, scope: 'user', slot: null, held: false, backend: null, pid: null, uid: null, user: null, hostname: null, argv: [], cmdline: null,
-    cwd: null, acquiredAt: null, heldForMs: null, startTime: null, holderPids: null, protocol: null, verified: false, unverifiedReason: null, fence: null,
+    cwd: null, acquiredAt: null, heldForMs: null, startTime: null, holderPids: null, protocol: null, silentReason: null, verified: false, unverifiedReason: null, fence: null,
     squatted: false, expectedUid: uid,
   });
 });

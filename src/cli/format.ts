@@ -47,13 +47,15 @@ export function userOf(holder: Holder): string | undefined {
 /** `pid 4242, user ops, 'rsync -a /src /dst', for 3m12s`: what a conflict line says about the holder. @internal */
 export function holderSummary(holder: Holder | undefined): string {
   if (holder === undefined) return 'holder unknown';
-  // Typically a command that inherited the lock after its onlyone wrapper died: it holds the socket, silently.
-  if (!identified(holder)) return 'holder unknown: it does not answer, probably a command that inherited the lock';
+  // Say what is known: a full backlog, a socket that does not listen, a flock without a socket...
+  if (!identified(holder)) return `holder unknown: ${printable(holder.silentReason ?? holder.unverifiedReason ?? 'it does not answer')}`;
   const parts = [spansHosts(holder) ? `pid ${holder.pid} on ${printable(holder.hostname)}` : `pid ${holder.pid}`];
   const user = userOf(holder);
   if (user !== undefined) parts.push(`user ${printable(user)}`);
   if (holder.argv.length > 0) parts.push(`'${formatCommand(holder.argv)}'`);
   parts.push(`for ${formatDuration(holder.heldForMs)}`);
+  // No hello: the kernel named the process, which did not speak the protocol (or inherited the lock).
+  if (holder.protocol === 0 && holder.silentReason !== undefined) parts.push(printable(holder.silentReason));
   return parts.join(', ');
 }
 

@@ -29,6 +29,8 @@ export interface HolderJson {
   readonly holderPids: readonly number[] | null;
   /** Protocol version the holder speaks; 0 when it did not identify itself. */
   readonly protocol: number | null;
+  /** When `protocol` is 0: what is known instead (backlog full, no hello, inherited by a command). */
+  readonly silentReason: string | null;
   readonly verified: boolean;
   readonly unverifiedReason: string | null;
   readonly fence: string | null;
@@ -63,6 +65,7 @@ export function holderJson(name: string, scope: string, holder: Holder | undefin
     startTime: known ? (holder.startTime ?? null) : null,
     holderPids: holder?.holderPids ?? null,
     protocol: holder === undefined ? null : holder.protocol,
+    silentReason: holder?.silentReason ?? null,
     verified: holder?.verified ?? false,
     unverifiedReason: holder === undefined || holder.verified ? null : (holder.unverifiedReason ?? null),
     fence: holder?.fence ?? null,

@@ -28,8 +28,14 @@ export interface Holder {
   readonly cmdline?: readonly string[];
   /** Every process found holding the lock's socket, when they had to be looked up (the lock fd was handed to children). */
   readonly holderPids?: readonly number[];
-  /** Protocol version the holder speaks. */
+  /** Protocol version the holder speaks; 0 when it did not identify itself (no hello). */
   readonly protocol: number;
+  /**
+   * When the holder did not identify itself (`protocol` 0): what is known instead, e.g. that its backlog is
+   * full, that it sent no hello (a program that binds without speaking the protocol; pid from the kernel), or
+   * that it is a command that inherited the lock from a process that has exited.
+   */
+  readonly silentReason?: string;
   /**
    * True only when the kernel confirmed pid and uid (SO_PEERCRED/SO_PEERPIDFD, or /proc/PID/fd holding the
    * lock's socket); false when they are the holder's own claim.

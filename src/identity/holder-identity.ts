@@ -148,6 +148,11 @@ function describe(evidence: HolderEvidence, pid: number, uid: number, known: Pro
   const startedAt = known.startTime === undefined ? undefined : processStartedAt(known.startTime);
   const acquiredAt = Math.round(startedAt ?? Date.now());
   const silent = evidence.claimed === undefined ? `; the holder sent no hello (${evidence.silentReason})` : `; the hello came from pid ${evidence.claimed.pid}`;
+  const binder = evidence.credentials?.pid;
+  const inherited = binder !== undefined && binder > 0 && binder !== pid && !processAlive(binder);
+  const silentReason = inherited
+    ? `a command that inherited the lock from pid ${binder}, which has exited; pid from the kernel`
+    : `it did not identify itself (${evidence.claimed === undefined ? evidence.silentReason : `the hello came from pid ${evidence.claimed.pid}`}); pid from the kernel`;
   return {
     name: evidence.claimed?.name ?? '',
     scope: evidence.claimed?.scope ?? '',
@@ -157,6 +162,7 @@ function describe(evidence: HolderEvidence, pid: number, uid: number, known: Pro
     acquiredAt,
     heldForMs: Math.max(0, Date.now() - acquiredAt),
     protocol: 0,
+    silentReason,
     backend: evidence.backend,
     ...identity,
     ...(verdict.verified ? {} : { unverifiedReason: `${verdict.reason ?? 'unconfirmed'}${silent}` }),

@@ -18,7 +18,7 @@ export const ORPHAN_HELLO_MS = 50;
  * @internal
  */
 export function silentHolder(reason: string, backend: string, name = '', scope = ''): Holder {
-  return { name, scope, pid: 0, uid: -1, hostname: '', argv: [], cwd: '', acquiredAt: 0, heldForMs: 0, protocol: 0, verified: false, unverifiedReason: reason, backend };
+  return { name, scope, pid: 0, uid: -1, hostname: '', argv: [], cwd: '', acquiredAt: 0, heldForMs: 0, protocol: 0, silentReason: reason, verified: false, unverifiedReason: reason, backend };
 }
 
 /** True when the process that bound the socket (SO_PEERCRED) has exited. @internal */
