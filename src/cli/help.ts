@@ -1,4 +1,5 @@
 import type { CommandName } from './args.js';
+import { EXIT_STATUSES } from './exit-codes.js';
 
 const LOCK_OPTIONS = `Lock options (every command):
   --scope user|system   user (default): one lock per user; system: one for every user
@@ -8,22 +9,8 @@ const LOCK_OPTIONS = `Lock options (every command):
   --expect-user USER    the lock must be held by USER (name or uid): another holder is a squatter (exit 77)
   -h, --help            this help`;
 
-const EXIT_CODES = `Exit status:
-  0    success; for run, the command's own status (or its signal, re-raised)
-  1    status: the lock is free (with --slots: a slot is free); send: nobody holds the lock
-  64   usage error: unknown option, missing argument, bad value, invalid name, unknown backend
-  65   send, run --forward: the message or the reply is over the size cap (1 MiB)
-  69   the backend or platform is unavailable (not Linux, Node < 20.8, server unreachable)
-  70   internal error in onlyone
-  75   the lock is held (or --wait/--timeout ran out); run: change it with -E;
-       stop: no process could be verified as the holder, or it survived SIGKILL
-  76   send, run --forward: the holder answered with an error (handler_error, handler_timeout,
-       forbidden, no_handler, busy...) or broke the protocol
-  77   the lock is held by another user's process in user scope (squatting)
-  79   the lock was lost while the command ran; the command was stopped
-  124  send, run --forward: no reply within --timeout
-  126  the command could not be executed
-  127  the command was not found`;
+/** From the one table in exit-codes.ts, without Markdown, wrapped under its code. */
+const EXIT_CODES = `Exit status:\n${EXIT_STATUSES.map(({ code, meaning }) => wrap(`  ${String(code).padEnd(5)}${meaning.replaceAll('`', '')}`, 100, 7)).join('\n')}`;
 
 const TEXT: Record<CommandName | 'main', string> = {
   send: `Usage: onlyone send NAME [--json DATA] [--timeout SECONDS] [-- ARG...]
@@ -162,4 +149,19 @@ export function helpText(topic: CommandName | undefined): string {
 /** The first lines of a help text (the usage line), for usage errors. @internal */
 export function usageLine(topic: CommandName | undefined): string {
   return TEXT[topic ?? 'main'].split('\n', 1)[0] ?? '';
+}
+
+/** Wraps `text` at `width` columns, continuation lines indented by `indent` spaces. */
+function wrap(text: string, width: number, indent: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/(?<=\S) (?=\S)/u)) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = ' '.repeat(indent) + word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  return [...lines, line].join('\n');
 }
