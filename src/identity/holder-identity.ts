@@ -3,7 +3,7 @@ import { hostname, release } from 'node:os';
 import type { Holder } from '../holder/types.js';
 import { credentialsUnavailableReason, type PeerCredentials } from './peercred.js';
 import { pidfdPid, processAlive, processCmdline, processStartedAt, processStartTime, processUid, userName } from './proc.js';
-import { listenerInodeOrAmbiguous, pidHoldsInode, pidsHoldingInode } from './socket-holders.js';
+import { listenerInodeOrAmbiguous, pidHoldsInode, pidsHoldingInode, socketHoldersByInode } from './socket-holders.js';
 
 /** What a contender learned on one connection to a holder, to be checked against the kernel. @internal */
 export interface HolderEvidence {
@@ -33,6 +33,8 @@ export interface IdentityCache {
   readonly facts: Map<number, ProcessFacts>;
   /** pidfs inodes (unique per process, never reused) of processes already confirmed alive. */
   readonly alive: Set<number>;
+  /** Every socket's holders, from one /proc walk made the first time a lock of this `list` needs a scan. */
+  socketHolders?: Promise<Map<number, number[]>>;
 }
 
 /** A new, empty cache for one `list`. @internal */
@@ -95,8 +97,14 @@ export async function confirmHolder(evidence: HolderEvidence, cache?: IdentityCa
     if (holds === true) holders.push(pid);
     else if (holds === undefined && processAlive(pid)) unreadable.push(pid);
   }
-  // Only when no candidate holds it: the full scan costs a few µs per descriptor on the machine.
-  if (holders.length === 0) holders = await pidsHoldingInode(inode);
+  // Only when no candidate holds it: the full scan costs a few µs per descriptor on the machine. A list makes it
+  // once for all its locks (commands that inherited many locks would otherwise cost one scan each).
+  if (holders.length === 0 && cache !== undefined) {
+    cache.socketHolders ??= socketHoldersByInode();
+    holders = (await cache.socketHolders).get(inode) ?? [];
+  } else if (holders.length === 0) {
+    holders = await pidsHoldingInode(inode);
+  }
 
   if (holders.length > 0) {
     const primary = pick(holders, claimed?.pid, cred?.pid);

@@ -30,6 +30,8 @@ export async function listHolders(options: NormalizedOptions): Promise<Holder[]>
   const named = (holder: Holder, address: string): Holder =>
     holder.name === '' ? { ...holder, name: address.slice(1 + scopePrefix.length).replace(/\0+$/u, ''), scope: options.scope } : holder;
   const readings = candidates(listeners);
+  // A printed path that only one listener has names its inode: no need to read /proc/net/unix again per lock.
+  const inodeOf = uniqueInodes(listeners);
   const libc = await loadLibc();
   if (libc === undefined) await listWithStreams(readings, options, cache, (holder, address) => holders.push(named(holder, address)));
   else {
@@ -42,7 +44,8 @@ export async function listHolders(options: NormalizedOptions): Promise<Holder[]>
         return;
       }
       const claimed = probe.hello === undefined ? undefined : holderFromHello(probe.hello, KIND);
-      const evidence = { address: probe.address, backend: KIND, credentials: probe.credentials, pidfd: probe.pidfd, claimed, silentReason: probe.silentReason || 'the holder sent a malformed hello' };
+      const inode = inodeOf.get(printedPath(probe.address));
+      const evidence = { address: probe.address, backend: KIND, credentials: probe.credentials, pidfd: probe.pidfd, claimed, silentReason: probe.silentReason || 'the holder sent a malformed hello', ...(inode === undefined ? {} : { inode }) };
       confirming.push(
         confirmHolder(evidence, cache)
           .then((holder) => {
@@ -72,6 +75,23 @@ function candidates(listeners: readonly AbstractListener[]): Iterable<string>[] 
     else for (const address of addressReadings(path)) readings.push([address]);
   }
   return readings;
+}
+
+/** The inode of each printed path that exactly one listener has. */
+function uniqueInodes(listeners: readonly AbstractListener[]): Map<string, number> {
+  const inodes = new Map<string, number>();
+  const shared = new Set<string>();
+  for (const { path, inode } of listeners) {
+    if (inodes.has(path)) shared.add(path);
+    inodes.set(path, inode);
+  }
+  for (const path of shared) inodes.delete(path);
+  return inodes;
+}
+
+/** How /proc/net/unix prints an abstract address: every NUL, the leading one included, as "@". */
+function printedPath(address: string): string {
+  return address.replaceAll('\0', '@');
 }
 
 /** Without koffi: one Node connection per lock, a few at a time. */
