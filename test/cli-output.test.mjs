@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fixture, lockName } from './helpers.mjs';
+import { fixture, lockName, startHolder } from './helpers.mjs';
 import { cliPath } from './cli-helpers.mjs';
 
 const LOCKS = 10_000;
@@ -19,9 +19,12 @@ async function holdMany(count) {
 }
 
 /** Runs `onlyone ARGS | READER` in a real shell pipeline; returns the reader's output and both statuses. */
-function piped(args, reader) {
-  const quoted = args.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
-  const script = `'${process.execPath}' '${cliPath}' ${quoted} 2>"$ERRFILE" | ${reader}; echo "status=\${PIPESTATUS[0]}"`;
+function piped(args, reader, { raw = false } = {}) {
+  // With raw, the last two arguments are redirections, written into the script as they are.
+  const words = raw ? args.slice(0, -2) : args;
+  const quoted = words.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
+  const redirect = raw ? args.slice(-2).join(' ') : '2>"$ERRFILE"';
+  const script = `'${process.execPath}' '${cliPath}' ${quoted} ${redirect} | ${reader}; echo "status=\${PIPESTATUS[0]}"`;
   const errFile = `/tmp/${lockName('stderr')}`;
   const result = spawnSync('bash', ['-c', `${script}; cat "$ERRFILE" >&2; rm -f "$ERRFILE"`], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ERRFILE: errFile } });
   const match = /status=(\d+)\n$/u.exec(result.stdout);
@@ -50,13 +53,33 @@ test(`list --json | cat is complete and valid with ${LOCKS} locks; list | (slow 
   }
 });
 
-test('--help, status --json and the conflict message survive a slow reader and a reader that leaves', async () => {
+test('--help, status, send, stop and the conflict message survive a slow reader and a reader that leaves', async () => {
   const name = lockName('pipe');
   const help = piped(['--help'], '(sleep 0.5; cat)');
   assert.equal(help.status, 0);
-  assert.match(help.out, /onlyone/);
+  assert.match(help.out, /Exit status:[^]*127/u);
   assert.equal(piped(['--help'], 'head -c 1').stderr, '');
   const free = piped(['status', name, '--json'], '(sleep 0.5; cat)');
   assert.equal(free.status, 1);
   assert.equal(JSON.parse(free.out).held, false);
+  const holder = startHolder(name, { mode: 'echo' });
+  try {
+    assert.equal((await holder.events.next()).event, 'acquired');
+    const held = piped(['status', name], '(sleep 0.5; cat)');
+    assert.equal(held.status, 0);
+    assert.match(held.out, /backend: {2}abstract\n$/u);
+    const reply = piped(['send', name, '--json', '"x"'], '(sleep 0.5; cat)');
+    assert.equal(reply.status, 0, reply.stderr);
+    assert.equal(JSON.parse(reply.out).data, 'x');
+    // The conflict message is on stderr: send it down the pipe instead of stdout.
+    const conflict = piped(['run', name, '--', 'true', '2>&1', '>/dev/null'], '(sleep 0.5; cat)', { raw: true });
+    assert.equal(conflict.status, 75);
+    assert.match(conflict.out, new RegExp(`^onlyone: ${name} is already running \\(pid ${holder.pid}, .*\\)\n$`, 'u'));
+    const stopped = piped(['stop', name, '--timeout', '5'], '(sleep 0.5; cat)');
+    assert.equal(stopped.status, 0, stopped.stderr);
+    assert.match(stopped.out, /^(released|terminated|killed)\n$/u);
+  } finally {
+    holder.child.kill('SIGKILL');
+    await holder.exited;
+  }
 });
