@@ -1,6 +1,9 @@
 // --expect-user / expectedUid, and user-scope squatting, enforced by every command with exit 77; a holder of
 // another uid is never messaged, asked to release, signalled or replaced (issue 12, item 3). Real second uid.
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { send, status, stop } from '../dist/index.js';
 import { cli } from './cli-helpers.mjs';
@@ -101,5 +104,27 @@ test('our own holder, under --expect-user of another user: stop and send exit 77
   } finally {
     holder.child.stdin.end();
     await holder.exited;
+  }
+});
+
+test('lockfile in a shared directory: another uid\'s holder, under --expect-user root, is squatted for run, wait, stop and send', { skip, timeout: 60_000 }, async () => {
+  const user = testUser();
+  const name = lockName('expect-lf');
+  const dir = mkdtempSync(join(tmpdir(), 'onlyone-shared-'));
+  chmodSync(dir, 0o1777);
+  const options = { backend: 'lockfile', dir, scope: 'system' };
+  const holder = actor(['watch', name, JSON.stringify(options)], { user });
+  try {
+    const first = await holder.events.next();
+    assert.equal(first.acquired, true, JSON.stringify(first));
+    const where = ['--backend', 'lockfile', '--dir', dir, '--scope', 'system', '--expect-user', 'root'];
+    for (const args of [['run', ...where, name, '--', 'true'], ['wait', name, ...where, '--timeout', '2'], ['stop', name, ...where, '--timeout', '0.5'], ['send', name, ...where], ['status', name, ...where]]) {
+      const run = await cli(args);
+      assert.equal(run.code, 77, `${args[0]}: ${run.code} ${run.stderr}`);
+    }
+    assert.equal(holder.child.exitCode, null, 'the holder is still running');
+  } finally {
+    await holder.end();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -2,6 +2,7 @@ import { fsp } from '../../proc/lazy-fs.js';
 import { LockBusyError, OnlyoneError } from '../../errors.js';
 import type { Holder } from '../../holder/types.js';
 import { identityCache } from '../../identity/holder-identity.js';
+import { requiredUid, squattedError, squatterUid } from '../../identity/squatting.js';
 import type { NormalizedOptions } from '../../options.js';
 import { KIND, lockfileHolder } from './holder.js';
 import { hold } from './lock.js';
@@ -42,6 +43,8 @@ export const lockfileBackend: Backend = {
     const all = slots.map((slot) => ({ slot, paths: lockfilePaths(slot === undefined ? name : slotName(name, slot), dir) }));
     prepareDir(dir, options.scope);
     const state: WaitState = { refusals: 0 };
+    // A shared --dir can hold another uid's lock: with a uid required, check the holder once before waiting on it.
+    let squatChecked = requiredUid(options) === undefined;
     for (;;) {
       for (const { slot, paths } of all) {
         const fd = await takeFlock(paths, options.scope);
@@ -50,8 +53,16 @@ export const lockfileBackend: Backend = {
       }
       const first = all[0];
       if (!options.wait || first === undefined) {
-        const holder = request.describeHolder && first !== undefined ? await lockfileHolder(first.slot === undefined ? name : slotName(name, 0), first.paths, options, true) : undefined;
+        const holder = (request.describeHolder || !squatChecked) && first !== undefined ? await lockfileHolder(first.slot === undefined ? name : slotName(name, 0), first.paths, options, true) : undefined;
+        const foreign = squatterUid(holder, options);
+        if (foreign !== undefined) throw squattedError(name, foreign, holder, options);
         throw new LockBusyError(name, holder, options.slots === undefined ? undefined : { cause: new Error(`all ${options.slots} slots are held`) });
+      }
+      if (!squatChecked) {
+        const holder = await lockfileHolder(first.slot === undefined ? name : slotName(name, 0), first.paths, options, true);
+        const foreign = squatterUid(holder, options);
+        if (foreign !== undefined) throw squattedError(name, foreign, holder, options);
+        squatChecked = true;
       }
       // Connects to the holders and wakes when one closes; with no socket to connect to (a flock(1) holder,
       // or a holder between flock and bind) it backs off up to pollIntervalMs instead of spinning.
