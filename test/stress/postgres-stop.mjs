@@ -105,13 +105,19 @@ try {
     while (!stopping) {
       const args = [cli, 'run', '--wait', '-q', '--grace', '1', '--backend', server.url, '--idle-session-timeout', '1', name, '--', process.execPath, '-e', WORKER, file];
       // Own process group (detached), like a job a shell started: the chaos loop can stop the whole job.
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'ignore'], detached: true });
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
       running.add(child);
-      const code = await new Promise((resolve) => child.once('exit', (status, signal) => resolve(status ?? signal)));
+      const code = await new Promise((resolve) => child.once('close', (status, signal) => resolve(status ?? signal)));
       running.delete(child);
       stats.runs++;
       if (code === 79) stats.lost++;
-      else if (code !== 0 && code !== 'SIGKILL') stats.other++;
+      else if (code !== 0 && code !== 'SIGKILL') {
+        // The next failure must explain itself: how the run ended and what it said.
+        stats.other++;
+        log(`OTHER: onlyone run (pid ${child.pid}) ended with ${code}: ${stderr.trim() || '(no stderr)'}`);
+      }
     }
   };
 
