@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Lock } from '../index.js';
+import { CommandTree } from './command-tree.js';
+import { deathSignalAvailable, withDeathSignal } from './death-signal.js';
 import type { Parsed } from './args.js';
 import { ExitCode, type Outcome } from './exit-codes.js';
 import type { LeaseGuard } from './lease-guard.js';
@@ -9,6 +11,8 @@ type Ended = { readonly code: number | null; readonly signal: NodeJS.Signals | n
 
 /** Signals passed on to the command; the command decides what they mean. */
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+/** Signals that stop onlyone: they reach the command's whole tree, and what is left after --grace is SIGKILLed. */
+const STOPPING: ReadonlySet<NodeJS.Signals> = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
 /** Loops: first delay before a restart, its cap, and the uptime after which it starts over from the first. */
 const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 60_000;
@@ -30,6 +34,11 @@ export class Supervisor {
   #spawned = false;
   /** On a leased lock: the process that kills the command if we are stopped past the lease, or die. */
   #guard: LeaseGuard | undefined;
+  /** Every process the command started, wherever it went. */
+  readonly #tree = new CommandTree();
+  /** When a stop began: Date.now() past which what is left of the tree is SIGKILLed. */
+  #stopDeadline: number | undefined;
+  #stopTimer: NodeJS.Timeout | undefined;
 
   constructor(args: RunArgs) {
     this.#args = args;
@@ -48,36 +57,54 @@ export class Supervisor {
 
   #stop(signal: NodeJS.Signals): void {
     this.#stopping = true;
-    if (this.#child !== undefined) this.#child.kill(signal);
+    this.#armKill();
+    if (this.#child !== undefined) this.#tree.signal(signal);
     // Before the first command is spawned: it gets the signal as soon as it exists.
     else if (!this.#spawned) this.#early.push(signal);
     this.#wake?.();
   }
 
   readonly #forward = (signal: NodeJS.Signals): void => {
-    if (signal === 'SIGINT' || signal === 'SIGTERM') this.#stopping = true;
-    if (this.#child !== undefined) this.#child.kill(signal);
-    // A HUP queued for the next run of a loop would kill it on arrival: only the first run gets early signals.
-    else if (!this.#spawned) this.#early.push(signal);
+    if (STOPPING.has(signal)) {
+      this.#stopping = true;
+      this.#armKill();
+    }
+    // A stop reaches the whole tree (a shell's foreground child too, as timeout(1) does); other signals the command.
+    if (this.#child !== undefined) {
+      if (STOPPING.has(signal)) this.#tree.signal(signal);
+      else this.#child.kill(signal);
+    } else if (!this.#spawned) this.#early.push(signal);
     if (this.#stopping) this.#wake?.();
   };
+
+  /** A stop began: what is left of the tree after --grace is SIGKILLed, even if the command itself has ended. */
+  #armKill(): void {
+    if (this.#stopDeadline !== undefined) return;
+    this.#stopDeadline = Date.now() + this.#args.graceSeconds * 1000;
+    this.#stopTimer = setTimeout(() => this.#tree.kill(), this.#args.graceSeconds * 1000);
+  }
 
   /** Runs the command (in a loop if asked), then releases the lock. Resolves with how the last run ended. */
   async supervise(lock: Lock): Promise<Outcome> {
     // Listen before spawning: the command may run (and be signalled) before spawn() even returns here.
     for (const signal of FORWARDED) process.on(signal, this.#forward);
     try {
-      if (lock.lease !== undefined) this.#guard = (await import('./lease-guard.js')).LeaseGuard.start(lock);
+      if (lock.lease !== undefined) this.#guard = (await import('./lease-guard.js')).LeaseGuard.start(lock, this.#tree.marker);
+      if (this.#guard?.pid !== undefined) this.#tree.exclude(this.#guard.pid);
+      if (this.#guard !== undefined && !this.#args.quiet && !deathSignalAvailable()) {
+        process.stderr.write('onlyone: setpriv (util-linux) not found: if onlyone and its lease guard are both killed, the command keeps running\n');
+      }
       return await this.#loop(lock);
     } finally {
       for (const signal of FORWARDED) process.off(signal, this.#forward);
+      clearTimeout(this.#stopTimer);
       this.#guard?.done();
       await lock.release();
     }
   }
 
   async #loop(lock: Lock): Promise<Outcome> {
-    const env = commandEnv(lock, this.#args.inherit);
+    const env = { ...commandEnv(lock, this.#args.inherit), ...this.#tree.env };
     let delay = FIRST_DELAY_MS;
     for (;;) {
       const startedAt = Date.now();
@@ -112,8 +139,17 @@ export class Supervisor {
     });
   }
 
+  /** SIGTERMs what is left of the tree (unless a stop already signalled it), then SIGKILLs it after the grace time. */
+  async #reapLeftovers(lost: boolean, grace: number): Promise<void> {
+    const signalled = this.#stopDeadline !== undefined || lost;
+    if (!signalled && this.#tree.signal('SIGTERM') === 0) return;
+    const killed = await this.#tree.drain(this.#stopDeadline ?? Date.now() + grace * 1000);
+    if (killed.length > 0 && !this.#args.quiet) process.stderr.write(`onlyone: killed pid ${killed.join(', ')}, left by the command after ${grace}s\n`);
+  }
+
   async #runOnce(lock: Lock, env: NodeJS.ProcessEnv): Promise<{ ended: Ended; lost: boolean }> {
-    const [file, ...rest] = this.#args.argv;
+    // On a leased lock, the command dies with onlyone even if the guard is killed too (see death-signal.ts).
+    const [file = '', ...rest] = (this.#guard !== undefined ? withDeathSignal(this.#args.argv) : undefined) ?? this.#args.argv;
     const guardFailure = this.#guard?.failed.reason as Error | undefined;
     if (guardFailure !== undefined) {
       // Nothing could stop this run if we were stopped: do not start it.
@@ -129,6 +165,7 @@ export class Supervisor {
       return { ended: { error: error as Error }, lost: false };
     }
     this.#child = child;
+    this.#tree.root = child.pid;
     this.#spawned = true;
     const guard = this.#guard;
     if (child.pid !== undefined) guard?.commandStarted(child.pid);
@@ -142,8 +179,8 @@ export class Supervisor {
       lost = true;
       process.stderr.write(`onlyone: ${why}; stopping the command (SIGTERM, then SIGKILL after ${grace}s)\n`);
       guard?.lockLost(grace * 1000 + 1000);
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), grace * 1000);
+      this.#tree.signal('SIGTERM');
+      killTimer = setTimeout(() => this.#tree.kill(), grace * 1000);
     };
     const onLost = (): void => {
       const reason = lock.signal.reason as { code?: unknown; message?: unknown } | undefined;
@@ -163,6 +200,10 @@ export class Supervisor {
       });
     });
     this.#child = undefined;
+    this.#tree.root = undefined;
+    // What the command left behind must not outlive this run: when we stop, when the lock was lost, and always on a
+    // leased lock (the lock cannot follow those processes, unlike an inherited descriptor).
+    if (this.#stopping || lost || guard !== undefined) await this.#reapLeftovers(lost, grace);
     if (child.pid !== undefined) guard?.commandExited(child.pid);
     clearTimeout(killTimer);
     lock.signal.removeEventListener('abort', onLost);
