@@ -21,8 +21,8 @@ function findSetpriv(): string | undefined {
   return setpriv ?? undefined;
 }
 
-/** Whether `file` would be found and run by execvp (so that "command not found" stays onlyone's own message). */
-function runnable(file: string): boolean {
+/** Whether `file` would be found and run by execvp (so that "command not found" stays onlyone's own message). @internal */
+export function runnable(file: string): boolean {
   if (file.includes('/')) return executable(file);
   return (process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter).some((dir) => executable(join(dir || '.', file)));
 }

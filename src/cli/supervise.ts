@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Lock } from '../index.js';
 import { CommandTree } from './command-tree.js';
-import { deathSignalAvailable, withDeathSignal } from './death-signal.js';
+import { caller } from './caller.js';
+import { commandSpawn } from './command-spawn.js';
+import { deathSignalAvailable } from './death-signal.js';
 import type { Parsed } from './args.js';
 import { ExitCode, type Outcome } from './exit-codes.js';
 import type { LeaseGuard } from './lease-guard.js';
@@ -86,8 +88,11 @@ export class Supervisor {
 
   /** Runs the command (in a loop if asked), then releases the lock. Resolves with how the last run ended. */
   async supervise(lock: Lock): Promise<Outcome> {
-    // Listen before spawning: the command may run (and be signalled) before spawn() even returns here.
-    for (const signal of FORWARDED) process.on(signal, this.#forward);
+    // Listen before spawning: the command may run (and be signalled) before spawn() even returns here. A signal the
+    // caller ignored (nohup) stays ignored: node reset it to its default action, so a listener that does nothing.
+    const { ignored } = caller();
+    const handled = FORWARDED.map((signal): [NodeJS.Signals, (signal: NodeJS.Signals) => void] => [signal, ignored.includes(signal) ? ignore : this.#forward]);
+    for (const [signal, handler] of handled) process.on(signal, handler);
     try {
       if (lock.lease !== undefined) this.#guard = (await import('./lease-guard.js')).LeaseGuard.start(lock, this.#tree.marker);
       if (this.#guard?.pid !== undefined) this.#tree.exclude(this.#guard.pid);
@@ -96,7 +101,7 @@ export class Supervisor {
       }
       return await this.#loop(lock);
     } finally {
-      for (const signal of FORWARDED) process.off(signal, this.#forward);
+      for (const [signal, handler] of handled) process.off(signal, handler);
       clearTimeout(this.#stopTimer);
       this.#guard?.done();
       await lock.release();
@@ -104,7 +109,7 @@ export class Supervisor {
   }
 
   async #loop(lock: Lock): Promise<Outcome> {
-    const env = { ...commandEnv(lock, this.#args.inherit), ...this.#tree.env };
+    const env = { ...commandEnv(lock), ...this.#tree.env };
     let delay = FIRST_DELAY_MS;
     for (;;) {
       const startedAt = Date.now();
@@ -148,19 +153,19 @@ export class Supervisor {
   }
 
   async #runOnce(lock: Lock, env: NodeJS.ProcessEnv): Promise<{ ended: Ended; lost: boolean }> {
-    // On a leased lock, the command dies with onlyone even if the guard is killed too (see death-signal.ts).
-    const [file = '', ...rest] = (this.#guard !== undefined ? withDeathSignal(this.#args.argv) : undefined) ?? this.#args.argv;
     const guardFailure = this.#guard?.failed.reason as Error | undefined;
     if (guardFailure !== undefined) {
       // Nothing could stop this run if we were stopped: do not start it.
       process.stderr.write(`onlyone: ${guardFailure.message}; not starting the command\n`);
       return { ended: { code: null, signal: null }, lost: true };
     }
-    const fd = this.#args.inherit ? lock.fd : undefined;
+    // With the lock's descriptor inherited, the lock lasts as long as the command, even if we die. On a leased lock,
+    // the command dies with onlyone even if the guard is killed too (see death-signal.ts).
+    const how = commandSpawn(this.#args.argv, caller(), this.#args.inherit ? lock.fd : undefined, this.#guard !== undefined);
+    if (how.lockFd !== undefined) env['ONLYONE_FD'] = String(how.lockFd);
     let child: ChildProcess;
     try {
-      // With the lock's descriptor as the child's fd 3 the lock lasts as long as the command, even if we die.
-      child = spawn(file, rest, { stdio: fd === undefined ? 'inherit' : ['inherit', 'inherit', 'inherit', fd], env });
+      child = spawn(how.file, how.args, { stdio: how.stdio, env });
     } catch (error) {
       return { ended: { error: error as Error }, lost: false };
     }
@@ -219,13 +224,15 @@ export class Supervisor {
   }
 }
 
-function commandEnv(lock: Lock, inherit: boolean): NodeJS.ProcessEnv {
+/** For a signal the caller ignored. */
+function ignore(): void {}
+
+function commandEnv(lock: Lock): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ONLYONE_NAME: lock.name, ONLYONE_SCOPE: lock.scope };
   // Values inherited from an outer onlyone would describe the wrong lock.
   delete env['ONLYONE_FD'];
   delete env['ONLYONE_FENCE'];
   delete env['ONLYONE_SLOT'];
-  if (inherit && lock.fd !== undefined) env['ONLYONE_FD'] = '3';
   if (lock.fence !== undefined) env['ONLYONE_FENCE'] = lock.fence;
   if (lock.slot !== undefined) env['ONLYONE_SLOT'] = String(lock.slot);
   return env;
