@@ -52,9 +52,10 @@ export class CommandTree {
 
   /** Sends `name` to every process of the tree; returns how many got it. */
   signal(name: NodeJS.Signals): number {
+    // The command first, before the walk: a shell must get the signal before it can see its child die of it (and
+    // live on), and the walk of /proc takes a while on a loaded machine.
+    if (this.#root !== undefined) signal(this.#root, name);
     const members = this.members();
-    // The command first: a shell must get the signal before it can see its child die of it (and live on).
-    if (this.#root !== undefined && members.includes(this.#root)) signal(this.#root, name);
     for (const pid of members) if (pid !== this.#root) signal(pid, name);
     return members.length;
   }
