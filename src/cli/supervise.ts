@@ -179,9 +179,17 @@ export class Supervisor {
     let lost = false;
     let killTimer: NodeJS.Timeout | undefined;
     const grace = this.#args.graceSeconds;
-    const stopLost = (why: string): void => {
+    // A lost lock may already be held elsewhere: the tree is frozen and killed at once. A dead guard leaves the lock
+    // held, so the command gets the polite stop: SIGTERM, then SIGKILL after the grace time.
+    const stopLost = (why: string, polite: boolean): void => {
       if (lost || child.exitCode !== null || child.signalCode !== null) return;
       lost = true;
+      if (!polite) {
+        process.stderr.write(`onlyone: ${why}; killing the command's process tree\n`);
+        guard?.lockLost(0);
+        this.#tree.kill();
+        return;
+      }
       process.stderr.write(`onlyone: ${why}; stopping the command (SIGTERM, then SIGKILL after ${grace}s)\n`);
       guard?.lockLost(grace * 1000 + 1000);
       this.#tree.signal('SIGTERM');
@@ -189,9 +197,9 @@ export class Supervisor {
     };
     const onLost = (): void => {
       const reason = lock.signal.reason as { code?: unknown; message?: unknown } | undefined;
-      if (reason?.code === 'ERR_LOCK_LOST') stopLost(String(reason.message));
+      if (reason?.code === 'ERR_LOCK_LOST') stopLost(String(reason.message), false);
     };
-    const onGuardFailed = (): void => stopLost(`${(guard?.failed.reason as Error).message}, so a stop of onlyone could no longer be caught`);
+    const onGuardFailed = (): void => stopLost(`${(guard?.failed.reason as Error).message}, so a stop of onlyone could no longer be caught`, true);
     if (lock.signal.aborted) onLost();
     else lock.signal.addEventListener('abort', onLost, { once: true });
     if (guard?.failed.aborted === true) onGuardFailed();
