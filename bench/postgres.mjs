@@ -2,6 +2,9 @@
 // abstract backend, in one run. Prints medians and p99 in ms, as a Markdown table and as JSON.
 //   npm run bench:postgres            (ITERATIONS=300 TAKEOVERS=30 by default)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import pg from 'pg';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { acquire, tryAcquire } from '../dist/index.js';
@@ -134,6 +137,74 @@ async function cliTakeover(url) {
   return stats(samples);
 }
 
+/** The live descendants of `pid`, its lease guard left out. */
+function treeOf(pid) {
+  const found = [];
+  const pending = [pid];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    let children = [];
+    try {
+      children = readFileSync(`/proc/${next}/task/${next}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+    } catch { /* gone */ }
+    for (const child of children) {
+      try {
+        if (readFileSync(`/proc/${child}/cmdline`, 'latin1').includes('lease-guard.cjs')) continue;
+      } catch { continue; }
+      found.push(child);
+      pending.push(child);
+    }
+  }
+  return found;
+}
+
+function ended(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * pg_terminate_backend of a CLI holder whose command is a 3-process tree (sh and two sleeps): until the last process
+ * of the tree has exited (looked at every ~1 ms), and until a queued waiter here holds the lock.
+ */
+async function treeKillAfterTerminate(url) {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  const name = `bench-tree-${process.pid}`;
+  const treeGone = [];
+  const acquired = [];
+  try {
+    for (let i = 0; i < TAKEOVERS; i++) {
+      const holder = spawn(process.execPath, [cli, 'run', '--wait', '--grace', '1', '--backend', url, name, '--', '/bin/sh', '-c', 'sleep 601 & sleep 602 & wait'], { stdio: 'ignore' });
+      let tree = [];
+      while ((tree = treeOf(holder.pid)).length < 3) await sleep(5);
+      const appName = `onlyone ${holder.pid}@${hostname()}`.slice(0, 63);
+      const { rows } = await admin.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [appName]);
+      if (rows.length !== 1) throw new Error(`expected one session for ${appName}, found ${rows.length}`);
+      let acquiredAt;
+      const waiting = acquire(name, { backend: 'postgres', url, wait: true }).then((lock) => {
+        acquiredAt = performance.now();
+        return lock;
+      });
+      await sleep(30);
+      const t0 = performance.now();
+      await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+      while (!tree.every(ended)) await sleep(0.5);
+      treeGone.push(performance.now() - t0);
+      const lock = await waiting;
+      acquired.push(acquiredAt - t0);
+      await lock.release();
+      await new Promise((resolve) => (holder.exitCode === null ? holder.once('exit', resolve) : resolve()));
+    }
+  } finally {
+    await admin.end();
+  }
+  return { treeGone: stats(treeGone), contenderAcquired: stats(acquired) };
+}
+
 if (findPostgresBin() === undefined) {
   console.error('PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin (apt-get install postgresql)');
   process.exit(1);
@@ -160,7 +231,9 @@ try {
   console.log(`\nCPU per start, ms (user + system, mean of ${CLI_ROUNDS}): node -e 0 ${costs.cpu['node -e 0'].toFixed(1)}, lease guard ${costs.cpu['lease guard, start to exit'].toFixed(1)} (${(costs.cpu['lease guard, start to exit'] / costs.cpu['node -e 0']).toFixed(2)}x)`);
   const cliKill = await cliTakeover(server.url);
   console.log(`\nSIGKILL of onlyone run (command: sleep 60) until a waiter holds the lock: ${fmt(cliKill)} ms; library holder above: ${fmt(results.postgres.takeover)} ms`);
-  console.log(`\n${JSON.stringify({ ...results, cli: { ...costs, takeoverAfterKill: cliKill } })}`);
+  const terminated = await treeKillAfterTerminate(server.url);
+  console.log(`\npg_terminate_backend of onlyone run's session, command a 3-process tree (sh, 2 sleeps): last process of the tree gone ${fmt(terminated.treeGone)} ms; a queued contender holds the lock ${fmt(terminated.contenderAcquired)} ms`);
+  console.log(`\n${JSON.stringify({ ...results, cli: { ...costs, takeoverAfterKill: cliKill, treeAfterTerminate: terminated } })}`);
 } finally {
   server.stop();
 }

@@ -7,6 +7,7 @@
 // Without esbuild (an install that skipped devDependencies) tsc's ESM output is kept: slower, same behaviour.
 import { chmodSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { LAUNCHER } from './cli-launcher.mjs';
 
 const cliDir = fileURLToPath(new URL('../dist/cli/', import.meta.url));
 const entry = `${cliDir}main.js`;
@@ -37,7 +38,8 @@ if (esbuild !== undefined) {
   for (const file of readdirSync(cliDir)) {
     if (file !== 'main.d.ts') rmSync(`${cliDir}${file}`);
   }
-  writeFileSync(entry, bundle.contents);
+  // The launcher replaces esbuild's `#!/usr/bin/env node`: see cli-launcher.mjs.
+  writeFileSync(entry, `${LAUNCHER}\n${bundle.text.replace(/^#!.*\n/u, '')}`);
   writeFileSync(`${cliDir}package.json`, '{ "type": "commonjs" }\n');
 }
 chmodSync(entry, 0o755);

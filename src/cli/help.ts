@@ -67,8 +67,10 @@ ${EXIT_CODES}
   run: `Usage: onlyone run [options] NAME -- COMMAND [ARG...]
 
 Runs COMMAND while holding NAME. If NAME is held, says who holds it and exits 75 at once.
-COMMAND inherits the lock as fd 3 (ONLYONE_FD=3), so the lock lasts as long as COMMAND even if
-onlyone itself is killed. Signals INT, TERM, HUP, QUIT, USR1 and USR2 are forwarded to COMMAND.
+COMMAND inherits the lock on the first fd above 2 the caller did not use (ONLYONE_FD, usually 3),
+so the lock lasts as long as COMMAND even if onlyone itself is killed; the caller's own fds and
+ignored signals reach COMMAND as under flock. Signals INT, TERM, HUP, QUIT, USR1 and USR2 are
+forwarded to COMMAND; INT, TERM and HUP stop its whole process tree (SIGKILL after --grace).
 COMMAND gets ONLYONE_NAME and ONLYONE_SCOPE (and ONLYONE_FENCE on backends with fencing tokens).
 
 Options:

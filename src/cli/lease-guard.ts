@@ -23,19 +23,19 @@ export class LeaseGuard {
   #done = false;
 
   /** Starts a guard for `lock`, or returns undefined when the lock needs none (it lasts as long as its descriptor). */
-  static start(lock: Lock): LeaseGuard | undefined {
+  static start(lock: Lock, marker: string): LeaseGuard | undefined {
     const lease = lock.lease;
-    return lease === undefined ? undefined : new LeaseGuard(lock, lease);
+    return lease === undefined ? undefined : new LeaseGuard(lock, lease, marker);
   }
 
-  private constructor(lock: Lock, lease: Lease) {
+  private constructor(lock: Lock, lease: Lease, marker: string) {
     this.#lock = lock;
     const script = join(dirname(realpathSync(process.argv[1] ?? '')), '..', 'guard', 'lease-guard.cjs');
     // Own session: a stop of our process group must not reach it. Without NODE_OPTIONS: no --require'd code in it
     // (the rest of the environment stays, in case node itself needs it). fd 3: a copy of the lock's connection, so
     // our death does not free the lock before the guard acts.
     const { NODE_OPTIONS: _ignored, ...env } = process.env;
-    this.#process = spawn(process.execPath, [script, String(process.pid), lock.name], {
+    this.#process = spawn(process.execPath, [script, String(process.pid), lock.name, marker], {
       detached: true,
       cwd: '/',
       env,
@@ -51,6 +51,11 @@ export class LeaseGuard {
     const every = Math.min(MAX_FORWARD_MS, Math.max(MIN_FORWARD_MS, Math.floor(lease.lostInMs / 4)));
     this.#timer = setInterval(() => this.#forward(), every);
     this.#timer.unref();
+  }
+
+  /** The guard's pid (never part of the command's tree). */
+  get pid(): number | undefined {
+    return this.#process.pid;
   }
 
   /** Aborts, with an Error saying why, if the guard ends or cannot start before `done()`. */

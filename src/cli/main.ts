@@ -80,6 +80,8 @@ async function finish(outcome: Outcome): Promise<never> {
   if ('code' in outcome) process.exit(outcome.code);
   const { constants } = await import('node:os');
   const number = constants.signals[outcome.signal] ?? 0;
+  // The command's core is the one worth having: a signal that dumps core is re-raised only once we cannot dump ours.
+  if (!(await (await import('./no-core.js')).readyToReraise(outcome.signal))) process.exit(128 + number);
   // Without a listener the default action applies, so the parent sees "killed by SIGTERM" and not just 143.
   process.removeAllListeners(outcome.signal);
   try {

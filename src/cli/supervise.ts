@@ -1,5 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Lock } from '../index.js';
+import { CommandTree } from './command-tree.js';
+import { caller } from './caller.js';
+import { commandSpawn } from './command-spawn.js';
+import { deathSignalAvailable } from './death-signal.js';
 import type { Parsed } from './args.js';
 import { ExitCode, type Outcome } from './exit-codes.js';
 import type { LeaseGuard } from './lease-guard.js';
@@ -9,6 +13,8 @@ type Ended = { readonly code: number | null; readonly signal: NodeJS.Signals | n
 
 /** Signals passed on to the command; the command decides what they mean. */
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+/** Signals that stop onlyone: they reach the command's whole tree, and what is left after --grace is SIGKILLed. */
+const STOPPING: ReadonlySet<NodeJS.Signals> = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
 /** Loops: first delay before a restart, its cap, and the uptime after which it starts over from the first. */
 const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 60_000;
@@ -30,6 +36,11 @@ export class Supervisor {
   #spawned = false;
   /** On a leased lock: the process that kills the command if we are stopped past the lease, or die. */
   #guard: LeaseGuard | undefined;
+  /** Every process the command started, wherever it went. */
+  readonly #tree = new CommandTree();
+  /** When a stop began: Date.now() past which what is left of the tree is SIGKILLed. */
+  #stopDeadline: number | undefined;
+  #stopTimer: NodeJS.Timeout | undefined;
 
   constructor(args: RunArgs) {
     this.#args = args;
@@ -48,36 +59,57 @@ export class Supervisor {
 
   #stop(signal: NodeJS.Signals): void {
     this.#stopping = true;
-    if (this.#child !== undefined) this.#child.kill(signal);
+    this.#armKill();
+    if (this.#child !== undefined) this.#tree.signal(signal);
     // Before the first command is spawned: it gets the signal as soon as it exists.
     else if (!this.#spawned) this.#early.push(signal);
     this.#wake?.();
   }
 
   readonly #forward = (signal: NodeJS.Signals): void => {
-    if (signal === 'SIGINT' || signal === 'SIGTERM') this.#stopping = true;
-    if (this.#child !== undefined) this.#child.kill(signal);
-    // A HUP queued for the next run of a loop would kill it on arrival: only the first run gets early signals.
-    else if (!this.#spawned) this.#early.push(signal);
+    if (STOPPING.has(signal)) {
+      this.#stopping = true;
+      this.#armKill();
+    }
+    // A stop reaches the whole tree (a shell's foreground child too, as timeout(1) does); other signals the command.
+    if (this.#child !== undefined) {
+      if (STOPPING.has(signal)) this.#tree.signal(signal);
+      else this.#child.kill(signal);
+    } else if (!this.#spawned) this.#early.push(signal);
     if (this.#stopping) this.#wake?.();
   };
 
+  /** A stop began: what is left of the tree after --grace is SIGKILLed, even if the command itself has ended. */
+  #armKill(): void {
+    if (this.#stopDeadline !== undefined) return;
+    this.#stopDeadline = Date.now() + this.#args.graceSeconds * 1000;
+    this.#stopTimer = setTimeout(() => this.#tree.kill(), this.#args.graceSeconds * 1000);
+  }
+
   /** Runs the command (in a loop if asked), then releases the lock. Resolves with how the last run ended. */
   async supervise(lock: Lock): Promise<Outcome> {
-    // Listen before spawning: the command may run (and be signalled) before spawn() even returns here.
-    for (const signal of FORWARDED) process.on(signal, this.#forward);
+    // Listen before spawning: the command may run (and be signalled) before spawn() even returns here. A signal the
+    // caller ignored (nohup) stays ignored: node reset it to its default action, so a listener that does nothing.
+    const { ignored } = caller();
+    const handled = FORWARDED.map((signal): [NodeJS.Signals, (signal: NodeJS.Signals) => void] => [signal, ignored.includes(signal) ? ignore : this.#forward]);
+    for (const [signal, handler] of handled) process.on(signal, handler);
     try {
-      if (lock.lease !== undefined) this.#guard = (await import('./lease-guard.js')).LeaseGuard.start(lock);
+      if (lock.lease !== undefined) this.#guard = (await import('./lease-guard.js')).LeaseGuard.start(lock, this.#tree.marker);
+      if (this.#guard?.pid !== undefined) this.#tree.exclude(this.#guard.pid);
+      if (this.#guard !== undefined && !this.#args.quiet && !deathSignalAvailable()) {
+        process.stderr.write('onlyone: setpriv (util-linux) not found: if onlyone and its lease guard are both killed, the command keeps running\n');
+      }
       return await this.#loop(lock);
     } finally {
-      for (const signal of FORWARDED) process.off(signal, this.#forward);
+      for (const [signal, handler] of handled) process.off(signal, handler);
+      clearTimeout(this.#stopTimer);
       this.#guard?.done();
       await lock.release();
     }
   }
 
   async #loop(lock: Lock): Promise<Outcome> {
-    const env = commandEnv(lock, this.#args.inherit);
+    const env = { ...commandEnv(lock), ...this.#tree.env };
     let delay = FIRST_DELAY_MS;
     for (;;) {
       const startedAt = Date.now();
@@ -112,23 +144,33 @@ export class Supervisor {
     });
   }
 
+  /** SIGTERMs what is left of the tree (unless a stop already signalled it), then SIGKILLs it after the grace time. */
+  async #reapLeftovers(lost: boolean, grace: number): Promise<void> {
+    const signalled = this.#stopDeadline !== undefined || lost;
+    if (!signalled && this.#tree.signal('SIGTERM') === 0) return;
+    const killed = await this.#tree.drain(this.#stopDeadline ?? Date.now() + grace * 1000);
+    if (killed.length > 0 && !this.#args.quiet) process.stderr.write(`onlyone: killed pid ${killed.join(', ')}, left by the command after ${grace}s\n`);
+  }
+
   async #runOnce(lock: Lock, env: NodeJS.ProcessEnv): Promise<{ ended: Ended; lost: boolean }> {
-    const [file, ...rest] = this.#args.argv;
     const guardFailure = this.#guard?.failed.reason as Error | undefined;
     if (guardFailure !== undefined) {
       // Nothing could stop this run if we were stopped: do not start it.
       process.stderr.write(`onlyone: ${guardFailure.message}; not starting the command\n`);
       return { ended: { code: null, signal: null }, lost: true };
     }
-    const fd = this.#args.inherit ? lock.fd : undefined;
+    // With the lock's descriptor inherited, the lock lasts as long as the command, even if we die. On a leased lock,
+    // the command dies with onlyone even if the guard is killed too (see death-signal.ts).
+    const how = commandSpawn(this.#args.argv, caller(), this.#args.inherit ? lock.fd : undefined, this.#guard !== undefined);
+    if (how.lockFd !== undefined) env['ONLYONE_FD'] = String(how.lockFd);
     let child: ChildProcess;
     try {
-      // With the lock's descriptor as the child's fd 3 the lock lasts as long as the command, even if we die.
-      child = spawn(file, rest, { stdio: fd === undefined ? 'inherit' : ['inherit', 'inherit', 'inherit', fd], env });
+      child = spawn(how.file, how.args, { stdio: how.stdio, env });
     } catch (error) {
       return { ended: { error: error as Error }, lost: false };
     }
     this.#child = child;
+    this.#tree.root = child.pid;
     this.#spawned = true;
     const guard = this.#guard;
     if (child.pid !== undefined) guard?.commandStarted(child.pid);
@@ -137,19 +179,27 @@ export class Supervisor {
     let lost = false;
     let killTimer: NodeJS.Timeout | undefined;
     const grace = this.#args.graceSeconds;
-    const stopLost = (why: string): void => {
+    // A lost lock may already be held elsewhere: the tree is frozen and killed at once. A dead guard leaves the lock
+    // held, so the command gets the polite stop: SIGTERM, then SIGKILL after the grace time.
+    const stopLost = (why: string, polite: boolean): void => {
       if (lost || child.exitCode !== null || child.signalCode !== null) return;
       lost = true;
+      if (!polite) {
+        process.stderr.write(`onlyone: ${why}; killing the command's process tree\n`);
+        guard?.lockLost(0);
+        this.#tree.kill();
+        return;
+      }
       process.stderr.write(`onlyone: ${why}; stopping the command (SIGTERM, then SIGKILL after ${grace}s)\n`);
       guard?.lockLost(grace * 1000 + 1000);
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), grace * 1000);
+      this.#tree.signal('SIGTERM');
+      killTimer = setTimeout(() => this.#tree.kill(), grace * 1000);
     };
     const onLost = (): void => {
       const reason = lock.signal.reason as { code?: unknown; message?: unknown } | undefined;
-      if (reason?.code === 'ERR_LOCK_LOST') stopLost(String(reason.message));
+      if (reason?.code === 'ERR_LOCK_LOST') stopLost(String(reason.message), false);
     };
-    const onGuardFailed = (): void => stopLost(`${(guard?.failed.reason as Error).message}, so a stop of onlyone could no longer be caught`);
+    const onGuardFailed = (): void => stopLost(`${(guard?.failed.reason as Error).message}, so a stop of onlyone could no longer be caught`, true);
     if (lock.signal.aborted) onLost();
     else lock.signal.addEventListener('abort', onLost, { once: true });
     if (guard?.failed.aborted === true) onGuardFailed();
@@ -163,6 +213,10 @@ export class Supervisor {
       });
     });
     this.#child = undefined;
+    this.#tree.root = undefined;
+    // What the command left behind must not outlive this run: when we stop, when the lock was lost, and always on a
+    // leased lock (the lock cannot follow those processes, unlike an inherited descriptor).
+    if (this.#stopping || lost || guard !== undefined) await this.#reapLeftovers(lost, grace);
     if (child.pid !== undefined) guard?.commandExited(child.pid);
     clearTimeout(killTimer);
     lock.signal.removeEventListener('abort', onLost);
@@ -178,13 +232,15 @@ export class Supervisor {
   }
 }
 
-function commandEnv(lock: Lock, inherit: boolean): NodeJS.ProcessEnv {
+/** For a signal the caller ignored. */
+function ignore(): void {}
+
+function commandEnv(lock: Lock): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ONLYONE_NAME: lock.name, ONLYONE_SCOPE: lock.scope };
   // Values inherited from an outer onlyone would describe the wrong lock.
   delete env['ONLYONE_FD'];
   delete env['ONLYONE_FENCE'];
   delete env['ONLYONE_SLOT'];
-  if (inherit && lock.fd !== undefined) env['ONLYONE_FD'] = '3';
   if (lock.fence !== undefined) env['ONLYONE_FENCE'] = lock.fence;
   if (lock.slot !== undefined) env['ONLYONE_SLOT'] = String(lock.slot);
   return env;

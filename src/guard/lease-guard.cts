@@ -19,22 +19,16 @@
 //   lost MS     onlyone lost the lock and is stopping the command itself: kill what is left in MS
 //   done        nothing more to guard; exit at end of input
 // End of input without `done` means onlyone died.
-// argv: the pid of onlyone, and the lock name (for messages).
+// argv: the pid of onlyone, the lock name (for messages), and the command tree's marker (may be empty).
 import fs = require('node:fs');
-
-interface ProcessEntry {
-  readonly ppid: number;
-  readonly state: string;
-  /** Start time in clock ticks since boot: with the pid, it names one process for good. */
-  readonly start: string;
-}
+import tree = require('./process-tree.cjs');
 
 const owner = Number(process.argv[2]);
 const lockName = process.argv[3] ?? '';
+/** The marker in the environment of every process of the command's tree (see process-tree.cts). */
+const marker = process.argv[4] === undefined || process.argv[4] === '' ? undefined : process.argv[4];
 /** After SIGKILL, how long to wait for the tree to be gone before letting the lock go anyway. */
 const REAP_WAIT_MS = 3000;
-/** A process that keeps forking gets this many rounds of SIGSTOP before the SIGKILLs. */
-const FREEZE_ROUNDS = 20;
 /** After the server closed the connection while onlyone runs: how long it has to say `lost` before the guard acts. */
 const REACT_MS = 500;
 /** poll(2) events: the peer closed its side; errors and hang-ups are always reported. */
@@ -52,84 +46,14 @@ let stoppingPolitely = false;
 /** How the guard ends; replaced once a poll(2) may be pending on a worker thread. */
 let quit = (): void => process.exit(0);
 
-function readStat(pid: number): ProcessEntry | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // The command name (field 2) may hold spaces and parentheses: the fields that follow start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0] ?? '', ppid: Number(fields[1]), start: fields[19] ?? '' };
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The children of `pid`, from /proc/PID/task/TID/children (one file per thread: a child belongs to the thread that
- * forked it), or from a scan of every /proc/PID/stat on kernels built without that file.
- */
-function childrenOf(pid: number): number[] {
-  try {
-    const found: number[] = [];
-    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
-      for (const child of fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'latin1').split(' ')) {
-        if (child !== '') found.push(Number(child));
-      }
-    }
-    return found;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync(`/proc/${pid}`)) return [];
-  }
-  const found: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (/^\d+$/u.test(name) && readStat(Number(name))?.ppid === pid) found.push(Number(name));
-  }
-  return found;
-}
-
-/** The commands still alive as the same processes, and onlyone if it still runs: the roots of what to kill. */
+/** The commands still alive as the same processes: with onlyone, the roots of what to kill. */
 function roots(): number[] {
   const found: number[] = [];
   for (const [pid, start] of commands) {
-    const entry = readStat(pid);
+    const entry = tree.readStat(pid);
     if (entry !== undefined && entry.start === start && entry.state !== 'Z') found.push(pid);
   }
   return found;
-}
-
-/**
- * Every live descendant of onlyone and of the commands, except this guard. Each is stopped before its children are
- * read, so none can fork away between the walk and the SIGKILLs; a second pass finds children forked meanwhile.
- */
-function freezeTree(): number[] {
-  const frozen = new Set<number>();
-  for (let round = 0; round < FREEZE_ROUNDS; round++) {
-    const before = frozen.size;
-    const pending = [owner, ...roots(), ...frozen];
-    for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
-      for (const child of childrenOf(pid)) {
-        if (child === process.pid || frozen.has(child) || gone(child)) continue;
-        signal(child, 'SIGSTOP');
-        frozen.add(child);
-        pending.push(child);
-      }
-    }
-    if (frozen.size === before) break;
-  }
-  for (const pid of roots()) frozen.add(pid);
-  return [...frozen];
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // Gone already.
-  }
-}
-
-function gone(pid: number): boolean {
-  const entry = readStat(pid);
-  return entry === undefined || entry.state === 'Z' || entry.state === 'X';
 }
 
 async function fire(why: string): Promise<void> {
@@ -137,15 +61,16 @@ async function fire(why: string): Promise<void> {
   clearTimeout(timer);
   let victims: number[];
   try {
-    victims = freezeTree();
+    // onlyone's children (the command, an --on-message handler) and all below them, the tree's marked processes.
+    victims = tree.killTree({ roots: [owner, ...roots()], marker, exclude: [owner] });
   } catch (error) {
     // No /proc to walk: the commands onlyone named are all that can be found.
     victims = [...commands.keys()];
+    for (const pid of victims) tree.signal(pid, 'SIGKILL');
     process.stderr.write(`onlyone: cannot list processes (${(error as Error).message})\n`);
   }
-  for (const pid of victims) signal(pid, 'SIGKILL');
   const until = Date.now() + REAP_WAIT_MS;
-  while (victims.some((pid) => !gone(pid)) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 2));
+  while (victims.some((pid) => !tree.gone(pid)) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 2));
   if (victims.length > 0) process.stderr.write(`onlyone: ${why}; killed pid ${victims.join(', ')}\n`);
 }
 
@@ -166,7 +91,7 @@ function onLine(line: string): void {
     deadline = BigInt(value);
     schedule();
   } else if (verb === 'child' && /^\d+$/u.test(value)) {
-    const entry = readStat(Number(value));
+    const entry = tree.readStat(Number(value));
     if (entry !== undefined) commands.set(Number(value), entry.start);
     if (fired) void fire(`the lock on ${lockName} was already lost when command pid ${value} started`);
   } else if (verb === 'exited') {
@@ -188,7 +113,7 @@ function onLine(line: string): void {
  */
 function reactToClose(): void {
   if (!connectionClosed || finished || fired || deadline === undefined) return;
-  const state = readStat(owner)?.state;
+  const state = tree.readStat(owner)?.state;
   if (state === 'T' || state === 't') {
     void fire(`the server closed the connection holding ${lockName} while onlyone (pid ${owner}) was stopped`);
     return;

@@ -114,6 +114,54 @@ async function waitFor(client: PgClient, key: bigint, request: AcquireRequest, s
   }
 }
 
+/** How many new sessions acquire opens after the server ended one for idleness before the lock was handed out. */
+const MAX_IDLE_RETRIES = 5;
+/** SQLSTATE idle_session_timeout: the server ended a session that sent nothing for idle_session_timeout. */
+const IDLE_SESSION_TIMEOUT = '57P05';
+
+/** The outcome of an attempt whose session the server ended for idleness. */
+class SessionIdledOut {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
+}
+
+/**
+ * One session's attempt. A lock granted after a wait is renewed (one `SELECT 1`) before it is handed out: the
+ * wait's statement was sent long ago, so only a statement sent after the grant can date the lease. The lock is thus
+ * live when acquire resolves, however long the wait was.
+ */
+async function acquireOnce(request: AcquireRequest, startedAt: number): Promise<BackendLock | SessionIdledOut> {
+  const { name, options, signal } = request;
+  const client = await openSession(options, signal);
+  let endedBy: unknown;
+  client.on('error', (error) => (endedBy ??= error));
+  let lock: PostgresLock | undefined;
+  try {
+    const key = postgresLockKey(name, options.scope, client.user ?? '', options.prefix);
+    let result = await attempt(client, key, false, request);
+    let sentAt = result.sentAt;
+    if (!result.ok) {
+      if (!options.wait) {
+        const holder = request.describeHolder ? await readHolder(client, key, result.table, name, options.scope).catch(() => undefined) : undefined;
+        throw new LockBusyError(name, holder);
+      }
+      result = await waitFor(client, key, request, startedAt);
+      sentAt = performance.now();
+      await client.query('SELECT 1');
+    }
+    const { idleSessionTimeoutMs, heartbeatMs, ref } = options;
+    lock = new PostgresLock({ client, name, key, fence: result.fence, table: result.table, sentAt, idleSessionTimeoutMs, heartbeatMs, ref });
+    return lock;
+  } catch (error) {
+    if (signal?.aborted !== true && (sqlState(error) === IDLE_SESSION_TIMEOUT || sqlState(endedBy) === IDLE_SESSION_TIMEOUT)) return new SessionIdledOut(error);
+    throw backendError(error, signal);
+  } finally {
+    if (lock === undefined) await client.end().catch(() => {});
+  }
+}
+
 function backendError(error: unknown, signal: AbortSignal | undefined): unknown {
   if (signal?.aborted === true) return signal.reason;
   if (error instanceof OnlyoneError) return error;
@@ -144,31 +192,18 @@ export const postgresBackend: Backend = {
   capabilities: { verifiedIdentity: false, messaging: false, slots: false, fencing: true, replace: false },
 
   async acquire(request: AcquireRequest): Promise<BackendLock> {
-    const { name, options, signal } = request;
+    const { name, options } = request;
     checkText('lock name', name);
     for (const option of ['slots', 'replace'] as const) {
       if (options[option] !== undefined) throw new InvalidOptionError(`The \`${option}\` option is not supported by the postgres backend`);
     }
     const startedAt = performance.now();
-    const client = await openSession(options, signal);
-    let lock: PostgresLock | undefined;
-    try {
-      const key = postgresLockKey(name, options.scope, client.user ?? '', options.prefix);
-      let result = await attempt(client, key, false, request);
-      if (!result.ok) {
-        if (!options.wait) {
-          const holder = request.describeHolder ? await readHolder(client, key, result.table, name, options.scope).catch(() => undefined) : undefined;
-          throw new LockBusyError(name, holder);
-        }
-        result = await waitFor(client, key, request, startedAt);
-      }
-      const { idleSessionTimeoutMs, heartbeatMs, ref } = options;
-      lock = new PostgresLock({ client, name, key, fence: result.fence, table: result.table, sentAt: result.sentAt, idleSessionTimeoutMs, heartbeatMs, ref });
-      return lock;
-    } catch (error) {
-      throw backendError(error, signal);
-    } finally {
-      if (lock === undefined) await client.end().catch(() => {});
+    for (let tries = 1; ; tries++) {
+      const outcome = await acquireOnce(request, startedAt);
+      // The server ended the session for idleness before the lock was ours to use (this process was stopped, or
+      // too slow, between two statements): nothing ran under it, so a new session simply starts over.
+      if (!(outcome instanceof SessionIdledOut)) return outcome;
+      if (tries >= MAX_IDLE_RETRIES) throw backendError(outcome.error, request.signal);
     }
   },
 

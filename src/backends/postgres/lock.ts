@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { LockLostError } from '../../errors.js';
 import type { PgClient } from './driver.js';
 import { unlockSql } from './sql.js';
+import { LeaseClock } from '../leased/index.js';
 import type { BackendLock, Lease } from '../types.js';
 
 /** What a PostgresLock needs from the acquisition. @internal */
@@ -34,10 +35,7 @@ export class PostgresLock implements BackendLock {
   readonly fd: undefined = undefined;
   readonly #controller = new AbortController();
   readonly #init: PostgresLockInit;
-  readonly #margin: number;
-  #deadline: number;
-  /** The same deadline on the wall clock, which (unlike the monotonic one) also runs while the machine is suspended. */
-  #wallDeadline: number;
+  readonly #lease: LeaseClock;
   #nextBeatAt: number;
   #beatInFlight = false;
   #timer: NodeJS.Timeout | undefined;
@@ -51,9 +49,7 @@ export class PostgresLock implements BackendLock {
     this.address = `pg-advisory:${init.key}`;
     this.fence = init.fence;
     this.#ref = init.ref;
-    this.#margin = Math.min(1000, Math.ceil(init.idleSessionTimeoutMs / 10));
-    this.#deadline = init.sentAt + init.idleSessionTimeoutMs - this.#margin;
-    this.#wallDeadline = Date.now() - (performance.now() - init.sentAt) + init.idleSessionTimeoutMs - this.#margin;
+    this.#lease = new LeaseClock(init.idleSessionTimeoutMs, init.sentAt);
     this.#nextBeatAt = init.sentAt + init.heartbeatMs;
     init.client.on('error', (error) => this.#lose(`the connection to PostgreSQL failed: ${error.message}`, error));
     init.client.on('end', () => this.#lose('the connection to PostgreSQL closed'));
@@ -72,8 +68,7 @@ export class PostgresLock implements BackendLock {
 
   lease(): Lease | undefined {
     if (this.#released || this.#controller.signal.aborted) return undefined;
-    const lostInMs = Math.min(this.#deadline - performance.now(), this.#wallDeadline - Date.now());
-    return { lostInMs, expiresInMs: lostInMs + this.#margin, fd: socketFd(this.#init.client) };
+    return { ...this.#lease.remaining(), fd: socketFd(this.#init.client) };
   }
 
   setRef(keepAlive: boolean): void {
@@ -114,9 +109,9 @@ export class PostgresLock implements BackendLock {
   }
 
   #checkLease(): boolean {
-    const late = Math.max(performance.now() - this.#deadline, Date.now() - this.#wallDeadline);
+    const late = this.#lease.lateByMs();
     if (late < 0) return true;
-    const silentFor = Math.round(late + this.#init.idleSessionTimeoutMs - this.#margin);
+    const silentFor = Math.round(late + this.#init.idleSessionTimeoutMs - this.#lease.marginMs);
     this.#lose(`no heartbeat was answered for ${silentFor} ms (the process was stopped or the server is unreachable), so the server may have ended the session after idle_session_timeout (${this.#init.idleSessionTimeoutMs} ms)`);
     return false;
   }
@@ -124,7 +119,7 @@ export class PostgresLock implements BackendLock {
   #schedule(): void {
     clearTimeout(this.#timer);
     if (this.#released || this.#controller.signal.aborted) return;
-    const next = this.#beatInFlight ? this.#deadline : Math.min(this.#deadline, this.#nextBeatAt);
+    const next = this.#beatInFlight ? this.#lease.deadline : Math.min(this.#lease.deadline, this.#nextBeatAt);
     this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, next - performance.now()));
     if (!this.#ref) this.#timer.unref();
   }
@@ -144,8 +139,7 @@ export class PostgresLock implements BackendLock {
       () => {
         this.#beatInFlight = false;
         if (this.#released || this.#controller.signal.aborted || !this.#checkLease()) return;
-        this.#deadline = Math.max(this.#deadline, sentAt + this.#init.idleSessionTimeoutMs - this.#margin);
-        this.#wallDeadline = Math.max(this.#wallDeadline, sentAtWall + this.#init.idleSessionTimeoutMs - this.#margin);
+        this.#lease.renewed(sentAt, sentAtWall);
         this.#schedule();
       },
       (error: unknown) => this.#lose(`the heartbeat failed: ${(error as Error).message}`, error),
