@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DURATION_FORMS, durationSeconds } from './duration.js';
 import { expectedUidOf } from './expect-user.js';
 import { UsageError, type CommandName, type LockArgs } from './parsed.js';
 
@@ -17,9 +18,6 @@ export const LOCK_OPTIONS: Options = {
   'expect-user': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
-
-/** A number of seconds: digits with an optional fraction. @internal */
-export const NUMBER: RegExp = /^(?:\d+(?:\.\d*)?|\.\d+)$/u;
 
 /** @internal */
 export function strictParse(topic: CommandName, args: readonly string[], options: Options): { values: Values; positionals: string[] } {
@@ -40,11 +38,16 @@ export function lockArgs(values: Values, topic: CommandName): LockArgs {
   return { scope, prefix: text(values['prefix']), backend: text(values['backend']), dir: text(values['dir']), expectedUid };
 }
 
-/** @internal */
+/**
+ * The seconds a time option's value stands for (`500ms`, `5s`, `2m`, `1h`, `30`, `1.5`).
+ * @throws UsageError naming the option when the value is not a duration.
+ * @internal
+ */
 export function seconds(value: string | boolean | undefined, option: string, topic: CommandName): number | undefined {
   if (typeof value !== 'string') return undefined;
-  if (!NUMBER.test(value)) throw new UsageError(`${option} takes a number of seconds, got '${value}'`, topic);
-  return Number(value);
+  const result = durationSeconds(value);
+  if (result === undefined) throw new UsageError(`${option} takes a number of seconds or a duration (${DURATION_FORMS}), got '${value}'`, topic);
+  return result;
 }
 
 /** @internal */
