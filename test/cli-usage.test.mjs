@@ -11,7 +11,7 @@ test('usage errors print usage on stderr and exit 64', async () => {
     [[], /missing command/],
     [['frobnicate'], /unknown command 'frobnicate'/],
     [['run', name], /missing COMMAND/],
-    [['run', '--', 'true'], /missing lock NAME/],
+    [['run'], /missing NAME and COMMAND/],
     [['run', '--bogus', name, '--', 'true'], /Unknown option '--bogus'/],
     [['run', '-E', 'x', name, '--', 'true'], /-E\/--conflict-exit-code takes an exit status/],
     [['run', '-E', '256', name, '--', 'true'], /from 0 to 255/],

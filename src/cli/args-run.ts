@@ -1,5 +1,9 @@
-import { exitStatus, LOCK_OPTIONS, lockArgs, NUMBER, seconds, slotCount, strictParse, text, type Options } from './arg-values.js';
+import { exitStatus, LOCK_OPTIONS, lockArgs, seconds, slotCount, strictParse, text, type Options } from './arg-values.js';
+import { DURATION_WITH_UNIT } from './duration.js';
+import { refuseFlockOnly, shellCommand } from './flock-compat.js';
+import { loopDelays } from './loop-policy.js';
 import { UsageError, type Parsed } from './parsed.js';
+import { splitRunTokens } from './run-tokens.js';
 import { signalName } from './signals.js';
 
 const RUN_OPTIONS = {
@@ -19,6 +23,20 @@ const RUN_OPTIONS = {
   'keep-running': { type: 'boolean' },
   'until-success': { type: 'boolean' },
   'until-failure': { type: 'boolean' },
+  'restart-delay': { type: 'string' },
+  'max-delay': { type: 'string' },
+  // flock(1)'s options: the one-letter forms are expanded by splitRunTokens (flock-compat.ts).
+  nonblock: { type: 'boolean' },
+  exclusive: { type: 'boolean' },
+  close: { type: 'boolean' },
+  'no-fork': { type: 'boolean' },
+  command: { type: 'string' },
+  verbose: { type: 'boolean' },
+  shared: { type: 'boolean' },
+  unlock: { type: 'boolean' },
+  fcntl: { type: 'boolean' },
+  start: { type: 'string' },
+  length: { type: 'string' },
 } as const satisfies Options;
 
 /**
@@ -27,17 +45,31 @@ const RUN_OPTIONS = {
  * @internal
  */
 export function parseRun(args: readonly string[]): Parsed {
-  const { optionTokens, command } = splitRun(args);
+  const { optionTokens, command } = splitRunTokens(args, RUN_OPTIONS);
   const { values, positionals } = strictParse('run', optionTokens, RUN_OPTIONS);
   if (values['help'] === true) return { command: 'help', topic: 'run' };
+  refuseFlockOnly(values);
   const [name, ...extra] = positionals;
-  if (name === undefined) throw new UsageError('missing lock NAME', 'run');
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0] ?? ''}'`, 'run');
-  const [file, ...commandArgs] = command;
-  if (file === undefined) throw new UsageError('missing COMMAND (write it after --)', 'run');
+  if (name !== undefined && DURATION_WITH_UNIT.test(name)) {
+    throw new UsageError(`'${name}' is a duration, not a lock NAME: to wait that long, write -w ${name} NAME`, 'run');
+  }
+  const shell = text(values['command']);
+  if (shell !== undefined && command.length > 0) throw new UsageError(`-c/--command and a COMMAND (${command[0] ?? ''}) cannot be used together`, 'run');
+  const argv = shell === undefined ? command : shellCommand(shell);
+  const [file, ...commandArgs] = argv;
+  if (file === undefined) {
+    if (name !== undefined && /^\d+$/u.test(name)) throw new UsageError(`missing COMMAND; flock's 'flock ${name}' locks an open descriptor: for the rest of a script, use 'onlyone lock NAME'`, 'run');
+    throw new UsageError(name === undefined ? 'missing NAME and COMMAND' : 'missing COMMAND (write it after --)', 'run');
+  }
   const timeoutSeconds = seconds(values['timeout'], '--wait/--timeout', 'run');
+  if (values['nonblock'] === true && (values['wait'] === true || timeoutSeconds !== undefined)) throw new UsageError('-n/--nonblock and -w/--wait cannot be used together', 'run');
+  if (values['no-fork'] === true && values['close'] === true) throw new UsageError('-F/--no-fork and -o/--close cannot be used together', 'run');
   const loops = (['keep-running', 'until-success', 'until-failure'] as const).filter((mode) => values[mode] === true);
   if (loops.length > 1) throw new UsageError(`--${loops[0] ?? ''} and --${loops[1] ?? ''} cannot be used together`, 'run');
+  for (const option of ['restart-delay', 'max-delay'] as const) {
+    if (values[option] !== undefined && loops.length === 0) throw new UsageError(`--${option} needs --keep-running, --until-success or --until-failure`, 'run');
+  }
   const onMessage = text(values['on-message']);
   const signal = text(values['on-message-signal']);
   const onMessageSignal = signal === undefined ? undefined : signalName(signal);
@@ -55,16 +87,20 @@ export function parseRun(args: readonly string[]): Parsed {
   }
   return {
     command: 'run',
-    name,
+    // No NAME: run-one's habit, the command line names the lock (main.ts derives the name).
+    name: name ?? '',
+    autoNamed: name === undefined,
     lock,
     wait: values['wait'] === true || timeoutSeconds !== undefined,
     timeoutSeconds,
     conflictCode: exitStatus(values['conflict-exit-code']),
     quiet: values['quiet'] === true,
-    inherit: values['no-inherit'] !== true,
+    inherit: values['no-inherit'] !== true && values['close'] !== true,
+    verbose: values['verbose'] === true,
     graceSeconds: seconds(values['grace'], '--grace', 'run') ?? 10,
     idleSessionTimeoutMs: idleSeconds === undefined ? undefined : Math.round(idleSeconds * 1000),
     argv: [file, ...commandArgs],
+    delays: loopDelays(seconds(values['restart-delay'], '--restart-delay', 'run'), seconds(values['max-delay'], '--max-delay', 'run')),
     forward: values['forward'] === true,
     onMessage,
     onMessageSignal,
@@ -72,47 +108,4 @@ export function parseRun(args: readonly string[]): Parsed {
     slots,
     loop: loops[0] ?? 'once',
   };
-}
-
-/** Options that take a value in the next token when not written `--opt=value`. */
-const RUN_VALUE_LONG = new Set(['--scope', '--prefix', '--backend', '--dir', '--expect-user', '--timeout', '--grace', '--idle-session-timeout', '--conflict-exit-code', '--on-message', '--on-message-signal', '--slots']);
-
-/**
- * Splits `run`'s arguments into onlyone's own (options and NAME) and the COMMAND, which starts after `--` or
- * at the first argument after NAME, so the command's own options are never parsed as ours.
- * `-w`/`--wait` takes an optional number of seconds, which parseArgs cannot express: it becomes `--timeout`.
- */
-function splitRun(args: readonly string[]): { optionTokens: string[]; command: string[] } {
-  const optionTokens: string[] = [];
-  let sawName = false;
-  for (let i = 0; i < args.length; i++) {
-    const token = args[i] ?? '';
-    const next = args[i + 1];
-    if (token === '--') return { optionTokens, command: args.slice(i + 1) };
-    if (!token.startsWith('-') || token === '-') {
-      if (sawName) return { optionTokens, command: args.slice(i) };
-      sawName = true;
-      optionTokens.push(token);
-      continue;
-    }
-    const waitAttached = /^-([a-zA-Z]*w)((?:\d+(?:\.\d*)?|\.\d+))$/u.exec(token);
-    if (waitAttached !== null) {
-      optionTokens.push(`-${waitAttached[1] ?? 'w'}`, `--timeout=${waitAttached[2] ?? ''}`);
-      continue;
-    }
-    if (token.startsWith('--wait=')) {
-      optionTokens.push('--wait', `--timeout=${token.slice('--wait='.length)}`);
-      continue;
-    }
-    optionTokens.push(token);
-    const shortGroup = !token.startsWith('--');
-    if ((token === '--wait' || (shortGroup && token.endsWith('w'))) && next !== undefined && NUMBER.test(next)) {
-      optionTokens.push(`--timeout=${next}`);
-      i++;
-    } else if ((RUN_VALUE_LONG.has(token) || (shortGroup && token.endsWith('E'))) && next !== undefined) {
-      optionTokens.push(next);
-      i++;
-    }
-  }
-  return { optionTokens, command: [] };
 }

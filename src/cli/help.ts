@@ -65,6 +65,8 @@ Commands:
 ${EXIT_CODES}
 `,
   run: `Usage: onlyone run [options] NAME -- COMMAND [ARG...]
+       onlyone run [options] NAME -c 'SHELL COMMAND'
+       onlyone run [options] -- COMMAND [ARG...]      (no NAME: the command line names the lock, as run-one)
 
 Runs COMMAND while holding NAME. If NAME is held, says who holds it and exits 75 at once.
 COMMAND inherits the lock on the first fd above 2 the caller did not use (ONLYONE_FD, usually 3),
@@ -72,18 +74,22 @@ so the lock lasts as long as COMMAND even if onlyone itself is killed; the calle
 ignored signals reach COMMAND as under flock. Signals INT, TERM, HUP, QUIT, USR1 and USR2 are
 forwarded to COMMAND; INT, TERM and HUP stop its whole process tree (SIGKILL after --grace).
 COMMAND gets ONLYONE_NAME and ONLYONE_SCOPE (and ONLYONE_FENCE on backends with fencing tokens).
+Without NAME, the lock is named cmd-BASENAME-HASH, a hash of COMMAND's argv (NUL-separated): the same
+command line excludes itself, whatever else runs.
+
+Every DURATION takes 500ms, 5s, 2m, 1h or plain seconds (1.5).
 
 Options:
-  -w, --wait [SECONDS]          wait for the lock, forever or up to SECONDS (a timeout is a conflict)
-  --timeout SECONDS             same as --wait SECONDS
+  -w, --wait [DURATION]         wait for the lock, forever or up to DURATION (a timeout is a conflict)
+  --timeout DURATION            same as --wait DURATION
   -E, --conflict-exit-code N    exit status when the lock is held (default 75)
   -q, --quiet                   say nothing when the lock is held (cron: -q -E 0)
   --no-inherit                  do not pass the lock to COMMAND: it is freed when onlyone exits
-  --grace SECONDS               if the lock is lost: SIGTERM, then SIGKILL after SECONDS (default 10);
+  --grace DURATION              if the lock is lost: SIGTERM, then SIGKILL after DURATION (default 10s);
                                 with --replace: the holder's time to release, and then to die of SIGTERM
-  --idle-session-timeout SECONDS
+  --idle-session-timeout DURATION
                                 postgres: the server frees the lock of a holder silent this long
-                                (default 10); a guard process kills COMMAND first if onlyone is
+                                (default 10s); a guard process kills COMMAND first if onlyone is
                                 stopped or dies (see docs/postgres.md)
   --slots N                     take one of N locks NAME#0..NAME#N-1: at most N run at once
                                 (the command gets ONLYONE_SLOT)
@@ -95,10 +101,26 @@ Options:
                                 else the text); a non-zero exit is an error reply; CMD is killed when
                                 the sender gives up or after 30s
   --on-message-signal SIG       for each message, send SIG to COMMAND and reply {"signalled": SIG}
-  --keep-running                run COMMAND again whenever it exits (after 1s, doubling up to 60s;
-                                back to 1s after a run of a minute or more), keeping the lock
-  --until-success               run COMMAND again (same delays) until it exits 0
-  --until-failure               run COMMAND again (same delays) until it fails
+  --keep-running                run COMMAND again whenever it exits, keeping the lock
+  --until-success               run COMMAND again until it exits 0
+  --until-failure               run COMMAND again until it fails
+  --restart-delay DURATION      loops: the pause before a restart (default 1s; 0 restarts at once, as
+                                run-one-constantly); it doubles after each run that failed quickly
+  --max-delay DURATION          loops: the longest pause (default 60s); a run that succeeded or lasted
+                                this long brings the pause back to --restart-delay
+
+flock(1) options, accepted so that a copied line works:
+  -n, --nb, --nonblock          fail at once if NAME is held (onlyone's default)
+  -x, -e, --exclusive           an exclusive lock (the only kind onlyone takes)
+  -o, --close                   same as --no-inherit
+  -c, --command STRING          run STRING with $SHELL -c (/bin/sh without $SHELL), as flock does
+  -F, --no-fork                 accepted: COMMAND holds the lock (fd 3) either way
+  --verbose                     say how long getting the lock took, and what is executed
+  -s, --shared                  refused: onlyone has no shared locks; --slots N runs at most N at once
+  -u, --unlock                  refused: the lock goes when COMMAND ends; 'onlyone unlock' frees
+                                a lock taken with 'onlyone lock'
+  --fcntl, --start, --length    refused: onlyone locks names, not fcntl(2) byte ranges
+  flock's NAME is a file; onlyone's is a name (with --backend lockfile, a file in --dir).
 
 A release request ('onlyone stop', 'run --replace') sends SIGTERM to COMMAND and ends any loop; the lock
 goes when COMMAND ends. SIGINT and SIGTERM to onlyone are forwarded to COMMAND and end any loop. A loop

@@ -1,3 +1,5 @@
+import type { LoopDelays } from './loop-policy.js';
+
 /** The CLI's sub-commands. @internal */
 export type CommandName = 'run' | 'status' | 'list' | 'wait' | 'send' | 'stop';
 
@@ -22,12 +24,16 @@ export type Parsed =
   | {
       readonly command: 'run';
       readonly name: string;
+      /** No NAME was given: the name is derived from the command line (run-one's habit). */
+      readonly autoNamed: boolean;
       readonly lock: LockArgs;
       readonly wait: boolean;
       readonly timeoutSeconds: number | undefined;
       readonly conflictCode: number;
       readonly quiet: boolean;
       readonly inherit: boolean;
+      /** flock's --verbose: say how long the lock took and what runs. */
+      readonly verbose: boolean;
       readonly graceSeconds: number;
       /** postgres: the server frees the lock of a holder silent this long (the library's `idleSessionTimeoutMs`). */
       readonly idleSessionTimeoutMs: number | undefined;
@@ -41,6 +47,7 @@ export type Parsed =
       readonly replace: boolean;
       readonly slots: number | undefined;
       readonly loop: LoopMode;
+      readonly delays: LoopDelays;
     }
   | { readonly command: 'status'; readonly name: string; readonly lock: LockArgs; readonly json: boolean; readonly slots: number | undefined }
   | { readonly command: 'list'; readonly lock: LockArgs; readonly json: boolean }

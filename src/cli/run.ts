@@ -16,7 +16,8 @@ const FORWARD_ATTEMPTS = 3;
  * @throws the library's errors other than contention (the caller maps them to exit codes).
  * @internal
  */
-export async function run(args: RunArgs): Promise<Outcome> {
+export async function run(parsed: RunArgs): Promise<Outcome> {
+  const args = parsed.autoNamed ? { ...parsed, name: (await import('./auto-name.js')).commandLockName(parsed.argv) } : parsed;
   const supervisor = new Supervisor(args);
   const onMessage = await messageHandler(args, supervisor);
   for (let attempt = 1; ; attempt++) {
@@ -52,14 +53,21 @@ async function take(args: RunArgs, supervisor: Supervisor, onMessage: MessageHan
     ...(args.idleSessionTimeoutMs === undefined ? {} : { idleSessionTimeoutMs: args.idleSessionTimeoutMs }),
     ...(args.replace ? { replace: { graceMs, killAfterMs: graceMs } } : {}),
   };
+  const startedAt = performance.now();
   try {
-    return { lock: await acquire(args.name, acquireOptions) };
+    const lock = await acquire(args.name, acquireOptions);
+    if (args.verbose) {
+      const { formatCommand } = await import('./format.js');
+      const took = ((performance.now() - startedAt) / 1000).toFixed(6);
+      process.stderr.write(`onlyone: getting lock ${args.name} took ${took} seconds\nonlyone: executing ${formatCommand(args.argv)}\n`);
+    }
+    return { lock };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code !== 'ERR_LOCK_BUSY' && code !== 'ERR_LOCK_TIMEOUT') throw error;
     progress?.stop();
     if (code === 'ERR_LOCK_BUSY' && args.forward) return { busy: error as Busy };
-    if (!args.quiet) await reportConflict(args.name, (error as { holder?: Holder }).holder, code === 'ERR_LOCK_TIMEOUT' ? args.timeoutSeconds : undefined);
+    if (!args.quiet) await reportConflict(args.name, (error as { holder?: Holder }).holder, code === 'ERR_LOCK_TIMEOUT' ? args.timeoutSeconds : undefined, args.autoNamed ? args.argv : undefined);
     return {};
   } finally {
     progress?.stop();
@@ -88,10 +96,12 @@ async function messageHandler(args: RunArgs, supervisor: Supervisor): Promise<Me
 }
 
 /** Prints the one-line conflict message. Loaded lazily: the happy path never formats a holder. @internal */
-export async function reportConflict(name: string, holder: Holder | undefined, waitedSeconds: number | undefined): Promise<void> {
-  const { holderSummary, printable } = await import('./format.js');
+export async function reportConflict(name: string, holder: Holder | undefined, waitedSeconds: number | undefined, command?: readonly string[]): Promise<void> {
+  const { formatCommand, holderSummary, printable } = await import('./format.js');
   const what = waitedSeconds === undefined ? 'is already running' : `is still running after waiting ${waitedSeconds}s`;
-  process.stderr.write(`onlyone: ${printable(name)} ${what} (${holderSummary(holder)})\n`);
+  // A name derived from the command line means nothing to a reader: name the command, and the lock after it.
+  const subject = command === undefined ? printable(name) : `'${formatCommand(command)}' (lock ${printable(name)})`;
+  process.stderr.write(`onlyone: ${subject} ${what} (${holderSummary(holder)})\n`);
 }
 
 async function startProgress(name: string, options: ReturnType<typeof lockOptions>): Promise<{ stop(): void }> {
