@@ -7,6 +7,7 @@ import { deathSignalAvailable } from './death-signal.js';
 import type { Parsed } from './args.js';
 import { ExitCode, type Outcome } from './exit-codes.js';
 import type { LeaseGuard } from './lease-guard.js';
+import { Backoff } from './loop-policy.js';
 
 type RunArgs = Extract<Parsed, { command: 'run' }>;
 type Ended = { readonly code: number | null; readonly signal: NodeJS.Signals | null } | { readonly error: Error };
@@ -15,10 +16,6 @@ type Ended = { readonly code: number | null; readonly signal: NodeJS.Signals | n
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 /** Signals that stop onlyone: they reach the command's whole tree, and what is left after --grace is SIGKILLed. */
 const STOPPING: ReadonlySet<NodeJS.Signals> = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
-/** Loops: first delay before a restart, its cap, and the uptime after which it starts over from the first. */
-const FIRST_DELAY_MS = 1000;
-const MAX_DELAY_MS = 60_000;
-const RESET_AFTER_MS = 60_000;
 
 /**
  * Runs `run`'s command while holding the lock: once, or again and again (`--keep-running`, `--until-success`,
@@ -30,6 +27,8 @@ export class Supervisor {
   readonly #args: RunArgs;
   #child: ChildProcess | undefined;
   #stopping = false;
+  /** The stopping signal (INT, TERM, HUP) that ended a loop: received during a pause, it is how we end. */
+  #stopSignal: NodeJS.Signals | undefined;
   #wake: (() => void) | undefined;
   /** Signals that arrived before the first command was spawned. Between two runs of a loop, they are dropped. */
   readonly #early: NodeJS.Signals[] = [];
@@ -69,6 +68,7 @@ export class Supervisor {
   readonly #forward = (signal: NodeJS.Signals): void => {
     if (STOPPING.has(signal)) {
       this.#stopping = true;
+      this.#stopSignal ??= signal;
       this.#armKill();
     }
     // A stop reaches the whole tree (a shell's foreground child too, as timeout(1) does); other signals the command.
@@ -110,7 +110,7 @@ export class Supervisor {
 
   async #loop(lock: Lock): Promise<Outcome> {
     const env = { ...commandEnv(lock), ...this.#tree.env };
-    let delay = FIRST_DELAY_MS;
+    const backoff = new Backoff(this.#args.delays);
     for (;;) {
       const startedAt = Date.now();
       const { ended, lost } = await this.#runOnce(lock, env);
@@ -120,14 +120,16 @@ export class Supervisor {
       const success = 'code' in outcome && outcome.code === 0;
       const mode = this.#args.loop;
       if (mode === 'once' || this.#stopping || (mode === 'until-success' && success) || (mode === 'until-failure' && !success)) return outcome;
-      if (Date.now() - startedAt >= RESET_AFTER_MS) delay = FIRST_DELAY_MS;
+      const delay = backoff.after({ lastedMs: Date.now() - startedAt, succeeded: success });
       if (!this.#args.quiet) {
         const how = 'code' in outcome ? `status ${outcome.code}` : outcome.signal;
         process.stderr.write(`onlyone: command ended (${how}); running it again in ${delay / 1000}s\n`);
       }
       await this.#sleep(delay);
-      if (this.#stopping || lock.signal.aborted) return lock.signal.aborted ? { code: ExitCode.lost } : outcome;
-      delay = Math.min(delay * 2, MAX_DELAY_MS);
+      if (lock.signal.aborted) return { code: ExitCode.lost };
+      // Stopped by a signal while no command ran: we end by that signal, as the command would have.
+      if (this.#stopSignal !== undefined) return { signal: this.#stopSignal };
+      if (this.#stopping) return outcome;
     }
   }
 
