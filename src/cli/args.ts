@@ -1,10 +1,11 @@
 import { LOCK_OPTIONS, lockArgs, seconds, slotCount, strictParse, text, type Options, type Values } from './arg-values.js';
+import { parseLock, parseLockHolder, parseUnlock } from './args-lock.js';
 import { parseRun } from './args-run.js';
 import { UsageError, type CommandName, type Parsed } from './parsed.js';
 
 export { UsageError, type CommandName, type LockArgs, type LoopMode, type Parsed } from './parsed.js';
 
-const COMMANDS: readonly CommandName[] = ['run', 'status', 'list', 'wait', 'send', 'stop'];
+const COMMANDS: readonly CommandName[] = ['run', 'status', 'list', 'wait', 'send', 'stop', 'lock', 'unlock'];
 
 /**
  * Parses `process.argv.slice(2)`.
@@ -16,6 +17,7 @@ export function parseCli(argv: readonly string[]): Parsed {
   if (first === undefined) throw new UsageError('missing command', undefined);
   if (first === '-h' || first === '--help') return { command: 'help', topic: undefined };
   if (first === '-V' || first === '--version') return { command: 'version' };
+  if (first === '__lock-holder') return parseLockHolder(rest);
   if (first === 'help') {
     const topic = rest[0];
     if (topic !== undefined && !isCommand(topic)) throw new UsageError(`unknown command '${topic}'`, undefined);
@@ -44,6 +46,10 @@ export function parseCli(argv: readonly string[]): Parsed {
     }
     case 'send':
       return parseSend(rest);
+    case 'lock':
+      return parseLock(rest);
+    case 'unlock':
+      return parseUnlock(rest);
     case 'stop': {
       const options = { ...LOCK_OPTIONS, timeout: { type: 'string' }, 'kill-after': { type: 'string' } } as const;
       const { values, name } = parseSimple('stop', rest, options, true);

@@ -57,6 +57,8 @@ Commands:
   wait NAME [--timeout SECONDS]            wait until NAME is free; acquires nothing
   send NAME [--json DATA] [-- ARG...]      send a message to NAME's holder, print its reply
   stop NAME [--timeout SECONDS]            stop NAME's holder: release request, SIGTERM, SIGKILL
+  lock [-w [DURATION]] NAME                hold NAME for the rest of the calling script (flock's exec 9>f)
+  unlock NAME                              free a NAME this script took with 'onlyone lock'
   help [COMMAND]                           help on a command
 
   -V, --version   print the version
@@ -129,6 +131,50 @@ ends the way its last run did.
 ${LOCK_OPTIONS}
 
 ${EXIT_CODES}
+`,
+  lock: `Usage: onlyone lock [options] NAME
+
+Holds NAME for the life of the calling process (the shell running your script), as flock's
+'exec 9>file; flock -n 9 || exit 1' does, and exits 0 once it is held; if NAME is held, it says who
+holds it and exits 75 (or -E N). The rest of the script then runs at most once:
+
+  onlyone lock -q backup || exit 0
+  rsync ...                                 # freed when the script ends, however it ends
+
+A holder process (in a session of its own) keeps NAME and watches the caller through a pidfd: the
+lock is freed within milliseconds of the caller's end, SIGKILL included, without polling. It needs
+Linux 5.3+ and koffi (an install without optional dependencies exits 69). 'onlyone unlock NAME'
+from the same script frees it earlier. 'onlyone stop NAME' and 'run --replace' send the script
+SIGTERM; NAME goes when the script has ended.
+
+The lock belongs to the process that runs 'onlyone lock', not to the script around it: in a
+subshell, '( onlyone lock NAME; ... )' or '$(onlyone lock NAME; ...)', it is freed when the subshell
+ends. Run it as a plain command of the script.
+
+Options:
+  -w, --wait [DURATION]         wait for the lock, forever or up to DURATION (500ms, 5s, 2m, 1h, 1.5)
+  --timeout DURATION            same as --wait DURATION
+  -n, --nb, --nonblock          fail at once if NAME is held (the default)
+  -E, --conflict-exit-code N    exit status when NAME is held (default 75)
+  -q, --quiet                   say nothing when NAME is held
+
+${LOCK_OPTIONS}
+
+Exit status: 0 held; 75 (-E) held by someone else or --wait ran out; 77 squatted; 64 usage;
+69 unavailable (no koffi, no pidfd, backend unreachable).
+`,
+  unlock: `Usage: onlyone unlock [options] NAME
+
+Frees NAME, taken by this script with 'onlyone lock NAME', before the script ends. Only the
+process that locked NAME can unlock it: run it from the same script, not from a subshell.
+
+Options:
+  -q, --quiet   say nothing when NAME cannot be unlocked
+
+${LOCK_OPTIONS}
+
+Exit status: 0 freed; 1 nobody holds NAME; 75 NAME is held by another process or script, or was
+not taken with 'onlyone lock'; 64 usage; 69 unavailable.
 `,
   status: `Usage: onlyone status NAME [--json] [--slots N]
 

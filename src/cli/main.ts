@@ -32,6 +32,12 @@ async function main(argv: readonly string[]): Promise<Outcome> {
       return (await import('./send.js')).sendMessage(parsed);
     case 'stop':
       return (await import('./stop.js')).stopHolder(parsed);
+    case 'lock':
+      return (await import('./lock.js')).lockForCaller(parsed);
+    case 'unlock':
+      return (await import('./unlock.js')).unlockForCaller(parsed);
+    case 'lock-holder':
+      return (await import('./lock-holder.js')).holdForCaller(parsed.spec);
   }
 }
 

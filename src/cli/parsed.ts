@@ -1,7 +1,7 @@
 import type { LoopDelays } from './loop-policy.js';
 
 /** The CLI's sub-commands. @internal */
-export type CommandName = 'run' | 'status' | 'list' | 'wait' | 'send' | 'stop';
+export type CommandName = 'run' | 'status' | 'list' | 'wait' | 'send' | 'stop' | 'lock' | 'unlock';
 
 /** How `run` repeats its command while keeping the lock. @internal */
 export type LoopMode = 'once' | 'keep-running' | 'until-success' | 'until-failure';
@@ -15,6 +15,24 @@ export interface LockArgs {
   readonly dir: string | undefined;
   /** `--expect-user`: the uid that should hold the lock; another holder is a squatter (exit 77). */
   readonly expectedUid: number | undefined;
+}
+
+/** `onlyone lock`: which lock, and how to take it, for the life of the calling process. @internal */
+export interface LockForCaller {
+  readonly name: string;
+  readonly lock: LockArgs;
+  readonly wait: boolean;
+  readonly timeoutSeconds: number | undefined;
+  readonly conflictCode: number;
+  readonly quiet: boolean;
+}
+
+/** What the `onlyone lock` command hands to the process that holds the lock for its caller. @internal */
+export interface LockHolderSpec extends LockForCaller {
+  /** The process the lock lives with: the caller of `onlyone lock`. */
+  readonly callerPid: number;
+  /** The `onlyone lock` process itself, whose parent must still be the caller when the pidfd is opened. */
+  readonly cliPid: number;
 }
 
 /** A parsed command line. @internal */
@@ -51,6 +69,9 @@ export type Parsed =
     }
   | { readonly command: 'status'; readonly name: string; readonly lock: LockArgs; readonly json: boolean; readonly slots: number | undefined }
   | { readonly command: 'list'; readonly lock: LockArgs; readonly json: boolean }
+  | ({ readonly command: 'lock' } & LockForCaller)
+  | { readonly command: 'unlock'; readonly name: string; readonly lock: LockArgs; readonly quiet: boolean }
+  | { readonly command: 'lock-holder'; readonly spec: LockHolderSpec }
   | {
       readonly command: 'wait';
       readonly name: string;
