@@ -21,8 +21,9 @@ export interface LockOptions extends PostgresOptions {
   /** Backend to use; `abstract` on Linux and `lockfile` elsewhere by default, or `$ONLYONE_BACKEND`. */
   readonly backend?: BackendName;
   /**
-   * `lockfile` backend: the directory of lock and socket files. Default: `$XDG_RUNTIME_DIR/onlyone`
-   * (or `/tmp/onlyone-<uid>`) for user scope, `/run/onlyone` for system scope.
+   * `lockfile` backend: the directory of lock and socket files. Default: `/run/lock/onlyone-<uid>` for
+   * user scope (`/tmp/onlyone-<uid>` where neither `/run/lock` nor `/var/lock` exists), whatever the
+   * environment, and `/run/onlyone` for system scope.
    */
   readonly dir?: string;
 }

@@ -485,17 +485,23 @@ test('default directory, ONLYONE_BACKEND, and a clear error without koffi', asyn
     return JSON.parse(result.stdout);
   };
   const name = lockName('env');
-  const viaEnv = run({ ONLYONE_BACKEND: 'lockfile', XDG_RUNTIME_DIR: runtime });
-  assert.deepEqual(viaEnv, { backend: 'lockfile', address: join(runtime, 'onlyone', `${name}.lock`) });
-  assert.equal(statSync(join(runtime, 'onlyone')).mode & 0o777, 0o700);
+  // The default directory depends on the uid alone: a login shell (XDG_RUNTIME_DIR set), cron (unset, a
+  // minimal PATH), a systemd unit (its own TMPDIR) and sudo -u (another HOME) all meet in /run/lock.
+  const defaultDir = `/run/lock/onlyone-${process.geteuid()}`;
+  const environments = [
+    { XDG_RUNTIME_DIR: runtime },
+    { XDG_RUNTIME_DIR: '' },
+    { XDG_RUNTIME_DIR: '', TMPDIR: runtime, HOME: '/', PATH: '/usr/bin:/bin' },
+    { XDG_RUNTIME_DIR: `/run/user/${process.geteuid()}`, USER: 'someone', LOGNAME: 'someone' },
+  ];
+  for (const env of environments) {
+    const viaEnv = run({ ONLYONE_BACKEND: 'lockfile', ...env });
+    assert.deepEqual(viaEnv, { backend: 'lockfile', address: join(defaultDir, `${name}.lock`) }, JSON.stringify(env));
+  }
+  rmSync(join(defaultDir, `${name}.lock`));
+  assert.equal(statSync(defaultDir).mode & 0o777, 0o700);
+  assert.equal(statSync(defaultDir).uid, process.geteuid());
   assert.equal(run({ ONLYONE_BACKEND: 'nope' }).code, 'ERR_INVALID_OPTION');
-  // Without XDG_RUNTIME_DIR: /tmp/onlyone-<uid>, private to this user.
-  const fallback = run({ ONLYONE_BACKEND: 'lockfile', XDG_RUNTIME_DIR: '' });
-  const fallbackDir = `/tmp/onlyone-${process.getuid()}`;
-  assert.deepEqual(fallback, { backend: 'lockfile', address: join(fallbackDir, `${name}.lock`) });
-  rmSync(join(fallbackDir, `${name}.lock`));
-  assert.equal(statSync(fallbackDir).mode & 0o777, 0o700);
-  assert.equal(statSync(fallbackDir).uid, process.getuid());
   // A relative dir is resolved against the working directory.
   const relative = await acquire(lockName('rel'), { backend: 'lockfile', dir: relativeTo(runtime) });
   assert.ok(relative.address.startsWith(`${runtime}/`));

@@ -48,13 +48,34 @@ export function unescapeName(base: string): string | undefined {
   return escapeName(name) === base ? name : undefined;
 }
 
-/** The directory used when the `dir` option is not given. @internal */
+/**
+ * Where user-scope lock files go, in order of preference: the first that is a directory. `/run/lock` is the
+ * conventional place for lock files (FHS; `/var/lock` links to it): one tmpfs for every user, cleared at
+ * boot and never aged by systemd-tmpfiles, unlike `/tmp` (cleaned after days, private under systemd's
+ * PrivateTmp) or `$XDG_RUNTIME_DIR` (removed at logout, unset under cron and `sudo -u`).
+ */
+const LOCK_BASES = ['/run/lock', '/var/lock'];
+
+/**
+ * The directory used when the `dir` option is not given. It depends only on the uid and on which of
+ * `/run/lock` and `/var/lock` exist, never on the environment, so a user's cron job, systemd unit, login
+ * shell, ssh session and `sudo -u` command all meet in the same place.
+ * @internal
+ */
 export function defaultDir(scope: Scope): string {
   if (scope === 'system') return process.platform === 'linux' ? '/run/onlyone' : '/var/run/onlyone';
-  const runtime = process.env['XDG_RUNTIME_DIR'];
-  if (runtime !== undefined && path.isAbsolute(runtime)) return path.join(runtime, 'onlyone');
-  // Not os.tmpdir(): on macOS it is a long per-user path that would leave little room in sun_path.
-  return `/tmp/onlyone-${process.getuid?.() ?? 0}`;
+  const uid = process.geteuid?.() ?? 0;
+  const base = LOCK_BASES.find(isDirectory);
+  // Not os.tmpdir(): it follows $TMPDIR, and on macOS it is a long per-user path that would leave little room in sun_path.
+  return base === undefined ? `/tmp/onlyone-${uid}` : path.join(base, `onlyone-${uid}`);
+}
+
+function isDirectory(candidate: string): boolean {
+  try {
+    return statSync(candidate).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**
