@@ -13,7 +13,7 @@ const LOCK_OPTIONS = `Lock options (every command):
 const EXIT_CODES = `Exit status:\n${EXIT_STATUSES.map(({ code, meaning }) => wrap(`  ${String(code).padEnd(5)}${meaning.replaceAll('`', '')}`, 100, 7)).join('\n')}`;
 
 const TEXT: Record<CommandName | 'main', string> = {
-  send: `Usage: onlyone send NAME [--json DATA] [--timeout SECONDS] [-- ARG...]
+  send: `Usage: onlyone send NAME [--json DATA] [--timeout DURATION] [-- ARG...]
 
 Sends a message to the process holding NAME (one started with 'onlyone run --on-message' or the
 library's onMessage) and prints its reply as one line of JSON. The message carries ARG... as argv
@@ -21,7 +21,7 @@ library's onMessage) and prints its reply as one line of JSON. The message carri
 
 Options:
   --json DATA         the message's data, as JSON
-  --timeout SECONDS   give up waiting for the reply (default 35; the holder's own limit is 30)
+  --timeout DURATION  give up waiting for the reply (default 35; the holder's own limit is 30)
 
 ${LOCK_OPTIONS}
 
@@ -29,17 +29,17 @@ Exit status: 0 reply printed; 1 nobody holds NAME; 64 usage (bad --json); 65 mes
 large; 76 the holder answered with an error (printed: handler_error, handler_timeout, forbidden,
 no_handler, busy...); 124 no reply within --timeout.
 `,
-  stop: `Usage: onlyone stop NAME [--timeout SECONDS] [--kill-after SECONDS]
+  stop: `Usage: onlyone stop NAME [--timeout DURATION] [--kill-after DURATION]
 
 Stops the process holding NAME: asks it to release (an 'onlyone run' holder SIGTERMs its command), waits
-up to SECONDS (default 10), then SIGTERMs the processes verified to hold the lock (never any other;
-with --backend lockfile, those holding NAME.sock or the flock on NAME.lock), waits --kill-after SECONDS
+up to DURATION (default 10s), then SIGTERMs the processes verified to hold the lock (never any other;
+with --backend lockfile, those holding NAME.sock or the flock on NAME.lock), waits --kill-after DURATION
 (default the same), then SIGKILLs them. Prints what happened on stdout: not-held, released, terminated
 or killed.
 
 Options:
-  --timeout SECONDS      how long the holder has to release on request (default 10)
-  --kill-after SECONDS   how long it has after SIGTERM before SIGKILL (default --timeout)
+  --timeout DURATION     how long the holder has to release on request (default 10)
+  --kill-after DURATION  how long it has after SIGTERM before SIGKILL (default --timeout)
 
 ${LOCK_OPTIONS}
 
@@ -54,9 +54,9 @@ Commands:
   run [options] NAME -- COMMAND [ARG...]   run COMMAND unless NAME is held
   status NAME [--json]                     who holds NAME (exit 0 held, 1 free)
   list [--json]                            every lock held in the scope, with its holder
-  wait NAME [--timeout SECONDS]            wait until NAME is free; acquires nothing
+  wait NAME [--timeout DURATION]           wait until NAME is free; acquires nothing
   send NAME [--json DATA] [-- ARG...]      send a message to NAME's holder, print its reply
-  stop NAME [--timeout SECONDS]            stop NAME's holder: release request, SIGTERM, SIGKILL
+  stop NAME [--timeout DURATION]           stop NAME's holder: release request, SIGTERM, SIGKILL
   lock [-w [DURATION]] NAME                hold NAME for the rest of the calling script (flock's exec 9>f)
   unlock NAME                              free a NAME this script took with 'onlyone lock'
   help [COMMAND]                           help on a command
@@ -197,13 +197,13 @@ Options:
 
 ${LOCK_OPTIONS}
 `,
-  wait: `Usage: onlyone wait NAME [--timeout SECONDS]
+  wait: `Usage: onlyone wait NAME [--timeout DURATION]
 
 Waits until NAME is free, without polling, then exits 0. It takes the lock for an instant and
-releases it at once. Exits 75 if SECONDS pass first.
+releases it at once. Exits 75 if DURATION passes first.
 
 Options:
-  --timeout SECONDS   give up after SECONDS
+  --timeout DURATION  give up after DURATION
   -q, --quiet         say nothing on timeout
   --slots N           wait until one of the N slots NAME#0..NAME#N-1 is free
 
