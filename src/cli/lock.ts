@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Parsed } from './args.js';
 import { ExitCode, type Outcome } from './exit-codes.js';
-import type { LockHolderSpec } from './parsed.js';
+import { UsageError, type LockHolderSpec } from './parsed.js';
 
 /** The line the holder process writes once the lock is held (see lock-holder.ts). @internal */
 export const HELD_LINE = 'held\n';
@@ -15,6 +15,8 @@ export const HELD_LINE = 'held\n';
  * @internal
  */
 export async function lockForCaller(args: Extract<Parsed, { command: 'lock' }>): Promise<Outcome> {
+  // Started by init (or orphaned already): the lock would be held until the machine stops.
+  if (process.ppid <= 1) throw new UsageError("'onlyone lock' holds NAME for its calling process, and it has none (its parent is pid 1): use 'onlyone run NAME -- COMMAND'", 'lock');
   const { command: _, ...lock } = args;
   const spec: LockHolderSpec = { ...lock, callerPid: process.ppid, cliPid: process.pid };
   const holder = spawn(process.execPath, [...process.execArgv, process.argv[1] ?? '', '__lock-holder', JSON.stringify(spec)], {
