@@ -160,3 +160,9 @@ test('lock and unlock usage errors exit 64', async () => {
     assert.match(result.stderr, message);
   }
 });
+
+test('locking again from the same script succeeds, as flock on the same descriptor, even with -w; a subshell is refused', async () => {
+  const name = lockName('lock-again');
+  const result = await script(`eval "$ONLYONE lock ${name}"; echo "first $?"; eval "$ONLYONE lock ${name}"; echo "again $?"; eval "$ONLYONE lock -w 30s ${name}"; echo "wait $?"; (eval "$ONLYONE lock -q ${name}"; echo "subshell $?")`).done;
+  assert.equal(result.stdout, 'first 0\nagain 0\nwait 0\nsubshell 75\n', result.stderr);
+});

@@ -10,6 +10,8 @@ import { reportConflict } from './run.js';
 
 /** The message `onlyone unlock` sends; only the caller's own processes may send it. @internal */
 export const UNLOCK_REQUEST = 'onlyone-unlock';
+/** The message a second `onlyone lock` of the same caller sends, to learn that the lock is already its own. */
+const RELOCK_REQUEST = 'onlyone-relock';
 
 /**
  * Holds the lock until the caller ends (its pidfd becomes readable), `onlyone unlock` from the same caller
@@ -33,18 +35,31 @@ export async function holdForCaller(spec: LockHolderSpec): Promise<Outcome> {
     return { code: ExitCode.internal };
   }
   const unlocked = new AbortController();
-  let lock: Lock;
-  try {
-    lock = await acquire(spec.name, {
+  const attempt = (wait: boolean): Promise<Lock> =>
+    acquire(spec.name, {
       ...lockOptions(spec.lock),
-      wait: spec.wait,
-      ...(spec.timeoutSeconds === undefined ? {} : { timeoutMs: spec.timeoutSeconds * 1000 }),
+      wait,
+      ...(wait && spec.timeoutSeconds !== undefined ? { timeoutMs: spec.timeoutSeconds * 1000 } : {}),
       signal: leash.signal,
       command: callerCommand(spec),
       onReleaseRequest: () => void signalPidfd(pidfd, 'SIGTERM'),
       onMessage: (message) => unlockRequest(message, spec, pidfd, unlocked),
     });
+  let lock: Lock;
+  try {
+    // Fail fast first, even with --wait: waiting for a lock this caller already holds would never end.
+    lock = await attempt(false).catch(async (error: unknown) => {
+      if ((error as { code?: unknown }).code !== 'ERR_LOCK_BUSY') throw error;
+      // As flock on the same descriptor: locking what this caller already holds succeeds.
+      if (await alreadyOurs(error)) throw new AlreadyHeld();
+      if (!spec.wait) throw error;
+      return attempt(true);
+    });
   } catch (error) {
+    if (error instanceof AlreadyHeld) {
+      process.stdout.write(HELD_LINE);
+      return { code: ExitCode.ok };
+    }
     const code = (error as { code?: unknown }).code;
     if (code !== 'ERR_LOCK_BUSY' && code !== 'ERR_LOCK_TIMEOUT') throw error;
     if (!spec.quiet) await reportConflict(spec.name, (error as { holder?: Holder }).holder, code === 'ERR_LOCK_TIMEOUT' ? spec.timeoutSeconds : undefined);
@@ -70,10 +85,33 @@ function callerCommand(spec: LockHolderSpec): string[] {
   return argv.length > 0 ? argv : ['onlyone', 'lock', spec.name];
 }
 
-/** Answers `onlyone unlock`: yes only to a process whose parent is our caller (the same script). */
+/** The caller holds the lock already, through an earlier `onlyone lock`. */
+class AlreadyHeld extends Error {}
+
+/** Asks the holder that refused us whether it holds the lock for our caller already. */
+async function alreadyOurs(busy: unknown): Promise<boolean> {
+  try {
+    const reply = await (busy as { send?: (data: unknown) => Promise<unknown> }).send?.({ request: RELOCK_REQUEST });
+    return (reply as { mine?: unknown } | null)?.mine === true;
+  } catch {
+    // Not an `onlyone lock` holder (no handler), or gone meanwhile: a conflict like any other.
+    return false;
+  }
+}
+
+/**
+ * Answers `onlyone unlock` (yes only to a process whose parent is our caller: the same script) and a second
+ * `onlyone lock` (it is ours when the asking holder's `onlyone lock` was started by our caller).
+ */
 async function unlockRequest(message: IncomingMessage, spec: LockHolderSpec, pidfd: number, unlocked: AbortController): Promise<unknown> {
-  if ((message.data as { request?: unknown } | null)?.request !== UNLOCK_REQUEST) return { unlocked: false, reason: 'this lock was taken with onlyone lock: only onlyone unlock talks to it' };
+  const request = (message.data as { request?: unknown } | null)?.request;
   const { pid, verified } = message.from;
+  if (request === RELOCK_REQUEST) {
+    // The sender is a lock holder, whose parent `onlyone lock` waits for it; that one's parent is its caller.
+    const caller = verified && pid !== undefined ? parentPid(parentPid(pid) ?? -1) : undefined;
+    return { mine: caller === spec.callerPid && !(await hasEnded(pidfd)) };
+  }
+  if (request !== UNLOCK_REQUEST) return { unlocked: false, reason: 'this lock was taken with onlyone lock: only onlyone unlock talks to it' };
   if (!verified || pid === undefined) return { unlocked: false, reason: 'the sender could not be identified' };
   // The sender waits for our answer, so its pid cannot be reused while we read its parent.
   if (parentPid(pid) !== spec.callerPid || (await hasEnded(pidfd))) {
