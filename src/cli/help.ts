@@ -144,7 +144,8 @@ holds it and exits 75 (or -E N). The rest of the script then runs at most once:
 A holder process (in a session of its own) keeps NAME and watches the caller through a pidfd: the
 lock is freed within milliseconds of the caller's end, SIGKILL included, without polling. It needs
 Linux 5.3+ and koffi (an install without optional dependencies exits 69). 'onlyone unlock NAME'
-from the same script frees it earlier. 'onlyone stop NAME' and 'run --replace' send the script
+from the same script frees it earlier (abstract and lockfile backends), and a second 'onlyone lock
+NAME' from the same script succeeds, as flock on the same descriptor does. 'onlyone stop NAME' and 'run --replace' send the script
 SIGTERM; NAME goes when the script has ended.
 
 The lock belongs to the process that runs 'onlyone lock', not to the script around it: in a

@@ -16,6 +16,11 @@ const FREED_WITHIN_MS = 5000;
  */
 export async function unlockForCaller(args: Extract<Parsed, { command: 'unlock' }>): Promise<Outcome> {
   const options = lockOptions(args.lock);
+  const backend = options.backend;
+  if (backend !== undefined && backend !== 'abstract' && backend !== 'lockfile') {
+    process.stderr.write(`onlyone: unlock talks to the holder over its socket, which the ${backend} backend does not have; ${args.name} is freed when the script that locked it ends\n`);
+    return { code: ExitCode.unavailable };
+  }
   let reply: unknown;
   try {
     reply = await send(args.name, { request: UNLOCK_REQUEST }, { ...options, argv: ['onlyone', 'unlock', args.name] });
