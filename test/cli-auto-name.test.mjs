@@ -46,3 +46,14 @@ test('arguments are hashed with NUL separators: a "b c" and a b c are different 
   const joined = await cli(['run', '--', ...argv.slice(0, -1), 'bc']);
   assert.equal(joined.code, 0, joined.stderr);
 });
+
+test('-c STRING without NAME: the name depends on STRING, not on $SHELL (cron has SHELL=/bin/sh, a login shell bash)', async () => {
+  const names = [];
+  for (const shell of ['/bin/sh', '/bin/bash']) {
+    const result = await cli(['run', '-c', 'echo "$ONLYONE_NAME"'], { env: { SHELL: shell } });
+    assert.equal(result.code, 0, result.stderr);
+    names.push(result.stdout);
+  }
+  assert.match(names[0], /^cmd-sh-[0-9a-f]{32}\n$/);
+  assert.equal(names[1], names[0]);
+});

@@ -89,7 +89,7 @@ export function parseRun(args: readonly string[]): Parsed {
     command: 'run',
     // No NAME: run-one's habit, the command line names the lock (main.ts derives the name).
     name: name ?? '',
-    autoNamed: name === undefined,
+    nameFrom: name !== undefined ? undefined : shell === undefined ? argv : ['sh', '-c', shell],
     lock,
     wait: values['wait'] === true || timeoutSeconds !== undefined,
     timeoutSeconds,

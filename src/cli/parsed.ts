@@ -42,8 +42,11 @@ export type Parsed =
   | {
       readonly command: 'run';
       readonly name: string;
-      /** No NAME was given: the name is derived from the command line (run-one's habit). */
-      readonly autoNamed: boolean;
+      /**
+       * No NAME was given: the command line the name is derived from (run-one's habit). For `-c STRING` it is
+       * `sh -c STRING` whatever `$SHELL` is, so cron and a login shell derive the same name.
+       */
+      readonly nameFrom: readonly string[] | undefined;
       readonly lock: LockArgs;
       readonly wait: boolean;
       readonly timeoutSeconds: number | undefined;

@@ -17,7 +17,7 @@ const FORWARD_ATTEMPTS = 3;
  * @internal
  */
 export async function run(parsed: RunArgs): Promise<Outcome> {
-  const args = parsed.autoNamed ? { ...parsed, name: (await import('./auto-name.js')).commandLockName(parsed.argv) } : parsed;
+  const args = parsed.nameFrom !== undefined ? { ...parsed, name: (await import('./auto-name.js')).commandLockName(parsed.nameFrom) } : parsed;
   const supervisor = new Supervisor(args);
   const onMessage = await messageHandler(args, supervisor);
   for (let attempt = 1; ; attempt++) {
@@ -67,7 +67,7 @@ async function take(args: RunArgs, supervisor: Supervisor, onMessage: MessageHan
     if (code !== 'ERR_LOCK_BUSY' && code !== 'ERR_LOCK_TIMEOUT') throw error;
     progress?.stop();
     if (code === 'ERR_LOCK_BUSY' && args.forward) return { busy: error as Busy };
-    if (!args.quiet) await reportConflict(args.name, (error as { holder?: Holder }).holder, code === 'ERR_LOCK_TIMEOUT' ? args.timeoutSeconds : undefined, args.autoNamed ? args.argv : undefined);
+    if (!args.quiet) await reportConflict(args.name, (error as { holder?: Holder }).holder, code === 'ERR_LOCK_TIMEOUT' ? args.timeoutSeconds : undefined, args.nameFrom !== undefined ? args.argv : undefined);
     return {};
   } finally {
     progress?.stop();
