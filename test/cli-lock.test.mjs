@@ -166,3 +166,27 @@ test('locking again from the same script succeeds, as flock on the same descript
   const result = await script(`eval "$ONLYONE lock ${name}"; echo "first $?"; eval "$ONLYONE lock ${name}"; echo "again $?"; eval "$ONLYONE lock -w 30s ${name}"; echo "wait $?"; (eval "$ONLYONE lock -q ${name}"; echo "subshell $?")`).done;
   assert.equal(result.stdout, 'first 0\nagain 0\nwait 0\nsubshell 75\n', result.stderr);
 });
+
+test("side by side with flock's exec 9>FILE; flock -n 9: a second script is refused, SIGKILL of the first frees it", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'onlyone-lock-flock-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'f');
+  const name = lockName('lock-side');
+  const patterns = {
+    flock: { take: `exec 9>${file}; flock -n 9`, wait: ['flock', ['-w', '60', file, 'true']] },
+    onlyone: { take: `eval "$ONLYONE lock ${name}"`, wait: [process.execPath, [cliPath, 'wait', '--timeout', '60s', name]] },
+  };
+  const seen = {};
+  for (const [tool, { take, wait }] of Object.entries(patterns)) {
+    const first = script(`${take} || exit 9; echo held; read line`);
+    await first.waitFor('held');
+    const second = await script(`${take}; echo "second $?"`).done;
+    first.child.kill('SIGKILL');
+    await first.done;
+    const waiter = spawn(wait[0], wait[1], { stdio: 'ignore' });
+    const [code] = await once(waiter, 'exit');
+    seen[tool] = { refused: second.stdout !== 'second 0\n', freed: code === 0 };
+  }
+  assert.deepEqual(seen.onlyone, seen.flock);
+  assert.deepEqual(seen.onlyone, { refused: true, freed: true });
+});
