@@ -1,7 +1,8 @@
 // `onlyone lock`: from SIGKILL of the calling shell to a waiter holding the lock, against flock(1)'s
 // `exec 9>f; flock -n 9` in the same run. Both waiters are blocked (onlyone: on the holder's connection;
 // flock: in the kernel) before the kill; the time runs from the kill to the waiter's "got it" (a library
-// waiter for onlyone, since spawning a command from Node would add its own milliseconds).
+// waiter for onlyone, since spawning a command from Node would add its own milliseconds). A SIGKILLed library
+// holder, whose socket the kernel closes, separates what the pidfd watch adds from what waiting costs.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ const cli = join(root, 'dist/cli/main.js');
 
 /** Starts `sh -c SCRIPT` and resolves once it printed "held". */
 async function lockingShell(script) {
-  const shell = spawn('sh', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, NODE: process.execPath, CLI: cli } });
+  const shell = spawn('sh', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, NODE: process.execPath, CLI: cli, DIST: join(root, 'dist/index.js') } });
   let out = '';
   shell.stdout.setEncoding('utf8');
   while (!out.includes('held')) {
@@ -34,13 +35,18 @@ async function waiter(file, args) {
   return child;
 }
 
+const LIBRARY_HOLDER = 'a SIGKILLed library holder (no pidfd: the socket itself closes)';
+
 async function trial(kind, dir) {
   const name = benchName('lock');
   const file = join(dir, name);
+  const library = `"$NODE" --input-type=module -e 'const { acquire } = await import(process.env.DIST); await acquire("${name}"); console.log("held"); setInterval(() => {}, 1e6);'`;
   const shell = kind === 'onlyone lock'
     ? await lockingShell(`"$NODE" "$CLI" lock ${name} || exit 9; echo held; read x`)
-    : await lockingShell(`exec 9>${file}; flock -n 9 || exit 9; echo held; read x`);
-  const child = kind === 'onlyone lock'
+    : kind === LIBRARY_HOLDER
+      ? await lockingShell(`exec ${library}`)
+      : await lockingShell(`exec 9>${file}; flock -n 9 || exit 9; echo held; read x`);
+  const child = kind !== 'flock(1) exec 9>f; flock -n 9'
     ? await waiter(process.execPath, ['--input-type=module', '-e', `const { acquire } = await import(${JSON.stringify(join(root, 'dist/index.js'))}); await acquire(${JSON.stringify(name)}, { wait: true }); process.stdout.write('got');`])
     : await waiter('flock', [file, 'echo', 'got']);
   const got = once(child.stdout, 'data');
@@ -54,7 +60,7 @@ async function trial(kind, dir) {
 
 export async function run({ quick = false } = {}) {
   const dir = tempDir();
-  const kinds = hasFlock() ? ['onlyone lock', 'flock(1) exec 9>f; flock -n 9'] : ['onlyone lock'];
+  const kinds = ['onlyone lock', LIBRARY_HOLDER, ...(hasFlock() ? ['flock(1) exec 9>f; flock -n 9'] : [])];
   const samples = Object.fromEntries(kinds.map((kind) => [kind, []]));
   try {
     for (let i = 0; i < (quick ? 5 : 20); i++) {
