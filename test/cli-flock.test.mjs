@@ -37,7 +37,7 @@ function flockFile(t) {
 
 test("flock's lock-kind and blocking flags are accepted, as flock accepts them", async (t) => {
   const { file } = flockFile(t);
-  for (const flags of [['-n'], ['--nb'], ['--nonblock'], ['-x'], ['-e'], ['--exclusive'], ['-F'], ['--no-fork'], ['-nx'], ['-n', '-e']]) {
+  for (const flags of [['-n'], ['--nb'], ['--nonblock'], ['--nonblocking'], ['-x'], ['-e'], ['--exclusive'], ['-F'], ['--no-fork'], ['-nx'], ['-n', '-e']]) {
     const theirs = await sh('flock', [...flags, file, 'sh', '-c', 'echo ran']);
     const ours = await cli(['run', ...flags, lockName('flock-flags'), '--', 'sh', '-c', 'echo ran']);
     assert.deepEqual([ours.code, ours.stdout], [theirs.code, theirs.stdout], `${flags.join(' ')}: ${ours.stderr}`);
@@ -116,4 +116,5 @@ test('run --help lists every flock alias it accepts', async () => {
   for (const line of ['-n, --nb, --nonblock', '-x, -e, --exclusive', '-o, --close', '-c, --command STRING', '-F, --no-fork', '--verbose', '-s, --shared', '-u, --unlock', '--fcntl, --start, --length', '-w, --wait [DURATION]', '-E, --conflict-exit-code N']) {
     assert.ok(help.includes(`  ${line} `), line);
   }
+  assert.match(help, /also --nonblocking/);
 });

@@ -112,7 +112,7 @@ Options:
                                 this long brings the pause back to --restart-delay
 
 flock(1) options, accepted so that a copied line works:
-  -n, --nb, --nonblock          fail at once if NAME is held (onlyone's default)
+  -n, --nb, --nonblock          fail at once if NAME is held (onlyone's default); also --nonblocking
   -x, -e, --exclusive           an exclusive lock (the only kind onlyone takes)
   -o, --close                   same as --no-inherit
   -c, --command STRING          run STRING with $SHELL -c (/bin/sh without $SHELL), as flock does
@@ -156,6 +156,7 @@ Options:
   -w, --wait [DURATION]         wait for the lock, forever or up to DURATION (500ms, 5s, 2m, 1h, 1.5)
   --timeout DURATION            same as --wait DURATION
   -n, --nb, --nonblock          fail at once if NAME is held (the default)
+  -x, -e, --exclusive           accepted, as by flock: every onlyone lock is exclusive
   -E, --conflict-exit-code N    exit status when NAME is held (default 75)
   -q, --quiet                   say nothing when NAME is held
 
