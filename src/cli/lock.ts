@@ -42,7 +42,10 @@ export async function lockForCaller(args: Extract<Parsed, { command: 'lock' }>):
       stderr += `onlyone: cannot start the lock holder: ${error.message}\n`;
       resolve({ code: ExitCode.internal });
     });
-    holder.once('close', (code, signal) => resolve({ code: code ?? (signal === null ? ExitCode.internal : 128 + 1) }));
+    holder.once('close', (code, signal) => {
+      if (signal !== null) stderr += `onlyone: the lock holder died of ${signal} before taking the lock\n`;
+      resolve({ code: code ?? ExitCode.internal });
+    });
   });
   // What the holder said before it held the lock or gave up (a conflict line, an error).
   if (stderr !== '') process.stderr.write(stderr);
