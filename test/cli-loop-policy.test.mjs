@@ -32,10 +32,10 @@ test('a run that succeeded brings the pause back to --restart-delay', async (t) 
   assert.deepEqual(pauses(result.stderr), [0.05, 0.05, 0.05]);
 });
 
-test('a failed run that lasted --max-delay or longer also brings the pause back', async (t) => {
+test('a failed run that lasted --max-delay (and 10 s) or longer also brings the pause back', async (t) => {
   const bump = counter(t);
-  // Run 1 fails quickly, run 2 fails after 0.3s (> --max-delay 0.2s), run 3 fails quickly, run 4 succeeds.
-  const script = `${bump}; [ $n -eq 2 ] && sleep 0.3; [ $n -ge 4 ]`;
+  // Runs 1 and 3 fail quickly, run 2 fails after 10.5 s (past --max-delay 0.2 s and the 10 s floor), run 4 succeeds.
+  const script = `${bump}; [ $n -eq 2 ] && sleep 10.5; [ $n -ge 4 ]`;
   const result = await cli(['run', '--until-success', '--restart-delay', '0.1', '--max-delay', '0.2', lockName('loop-long'), '--', 'sh', '-c', script]);
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(pauses(result.stderr), [0.1, 0.1, 0.2]);

@@ -109,7 +109,7 @@ Options:
   --restart-delay DURATION      loops: the pause before a restart (default 1s; 0 restarts at once, as
                                 run-one-constantly); it doubles after each run that failed quickly
   --max-delay DURATION          loops: the longest pause (default 60s); a run that succeeded or lasted
-                                this long brings the pause back to --restart-delay
+                                this long (and 10s) brings the pause back to --restart-delay
 
 flock(1) options, accepted so that a copied line works:
   -n, --nb, --nonblock          fail at once if NAME is held (onlyone's default); also --nonblocking
