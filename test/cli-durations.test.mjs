@@ -5,7 +5,7 @@ import { lockName } from './helpers.mjs';
 import { cli, holdWithCli } from './cli-helpers.mjs';
 
 test('a duration after -w/--wait is the wait, never the lock NAME', async () => {
-  for (const wait of [['-w', '5s'], ['--wait', '5s'], ['-w5s'], ['--wait=500ms'], ['-w', '2m'], ['-w', '1h'], ['-w', '0.5'], ['-w', '.5s'], ['--timeout', '1.5m']]) {
+  for (const wait of [['-w', '5s'], ['--wait', '5s'], ['-w5s'], ['--wait=500ms'], ['-w', '2m'], ['-w', '1h'], ['-w', '0.5'], ['-w', '.5s'], ['--timeout', '1.5m'], ['-w', '2h30m'], ['-w', '1d']]) {
     const name = lockName('duration');
     const result = await cli(['run', ...wait, name, '--', 'sh', '-c', 'echo "$ONLYONE_NAME"']);
     assert.equal(result.code, 0, `${wait.join(' ')}: ${result.stderr}`);
@@ -40,19 +40,26 @@ test('every time option takes durations; a malformed one is exit 64 naming the o
   const bad = [
     [['run', '-w', '5sec', name, '--', 'true'], '--wait/--timeout', '5sec'],
     [['run', '--wait=soon', name, '--', 'true'], '--wait/--timeout', 'soon'],
-    [['run', '--timeout', '1d', name, '--', 'true'], '--wait/--timeout', '1d'],
+    [['run', '--timeout', '1y', name, '--', 'true'], '--wait/--timeout', '1y'],
     [['run', '--grace=-1s', name, '--', 'true'], '--grace', '-1s'],
     [['run', '--keep-running', '--restart-delay', '5 s', name, '--', 'true'], '--restart-delay', '5 s'],
     [['run', '--keep-running', '--max-delay', 'm', name, '--', 'true'], '--max-delay', 'm'],
     [['wait', name, '--timeout', '1.2.3'], '--timeout', '1.2.3'],
     [['send', name, '--timeout', '5x'], '--timeout', '5x'],
     [['stop', name, '--kill-after', '10mins'], '--kill-after', '10mins'],
+    [['run', '-w', '5s5', name, '--', 'true'], '--wait/--timeout', '5s5'],
   ];
   for (const [args, option, value] of bad) {
     const result = await cli(args);
     assert.equal(result.code, 64, `${args.join(' ')}: ${result.stderr}`);
     assert.equal(result.stderr.split('\n')[0], `onlyone: ${option} takes a number of seconds or a duration (500ms, 5s, 2m, 1h, or 1.5 for seconds), got '${value}'`);
   }
+});
+
+test('a duration longer than a timer can hold is refused, not turned into 1 ms', async () => {
+  const result = await cli(['run', '-w', '30d', lockName('duration-long'), '--', 'true']);
+  assert.equal(result.code, 64);
+  assert.equal(result.stderr.split('\n')[0], "onlyone: --wait/--timeout takes at most 24d (a timer's limit), got '30d'");
 });
 
 test('a NAME that is a duration is refused: a misplaced wait does not lock "5s" and run the rest', async () => {

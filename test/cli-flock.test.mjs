@@ -37,7 +37,7 @@ function flockFile(t) {
 
 test("flock's lock-kind and blocking flags are accepted, as flock accepts them", async (t) => {
   const { file } = flockFile(t);
-  for (const flags of [['-n'], ['--nb'], ['--nonblock'], ['--nonblocking'], ['-x'], ['-e'], ['--exclusive'], ['-F'], ['--no-fork'], ['-nx'], ['-n', '-e']]) {
+  for (const flags of [['-n'], ['--nb'], ['--nonblock'], ['--nonblocking'], ['-x'], ['-e'], ['--exclusive'], ['-nx'], ['-n', '-e']]) {
     const theirs = await sh('flock', [...flags, file, 'sh', '-c', 'echo ran']);
     const ours = await cli(['run', ...flags, lockName('flock-flags'), '--', 'sh', '-c', 'echo ran']);
     assert.deepEqual([ours.code, ours.stdout], [theirs.code, theirs.stdout], `${flags.join(' ')}: ${ours.stderr}`);
@@ -113,7 +113,7 @@ test('flock options onlyone does not offer get a one-line answer and exit 64', a
 
 test('run --help lists every flock alias it accepts', async () => {
   const help = (await cli(['run', '--help'])).stdout;
-  for (const line of ['-n, --nb, --nonblock', '-x, -e, --exclusive', '-o, --close', '-c, --command STRING', '-F, --no-fork', '--verbose', '-s, --shared', '-u, --unlock', '--fcntl, --start, --length', '-w, --wait [DURATION]', '-E, --conflict-exit-code N']) {
+  for (const line of ['-n, --nb, --nonblock', '-x, -e, --exclusive', '-o, --close', '-c, --command STRING', '--verbose', '-s, --shared', '-u, --unlock', '--fcntl, --start, --length', '-w, --wait [DURATION]', '-E, --conflict-exit-code N']) {
     assert.ok(help.includes(`  ${line} `), line);
   }
   assert.match(help, /also --nonblocking/);

@@ -38,6 +38,9 @@ export function lockArgs(values: Values, topic: CommandName): LockArgs {
   return { scope, prefix: text(values['prefix']), backend: text(values['backend']), dir: text(values['dir']), expectedUid };
 }
 
+/** The longest delay setTimeout honours (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The seconds a time option's value stands for (`500ms`, `5s`, `2m`, `1h`, `30`, `1.5`).
  * @throws UsageError naming the option when the value is not a duration.
@@ -47,6 +50,8 @@ export function seconds(value: string | boolean | undefined, option: string, top
   if (typeof value !== 'string') return undefined;
   const result = durationSeconds(value);
   if (result === undefined) throw new UsageError(`${option} takes a number of seconds or a duration (${DURATION_FORMS}), got '${value}'`, topic);
+  // Node fires a longer timer after 1 ms: a 30-day wait would end at once.
+  if (result * 1000 > MAX_TIMER_MS) throw new UsageError(`${option} takes at most 24d (a timer's limit), got '${value}'`, topic);
   return result;
 }
 

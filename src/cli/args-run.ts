@@ -29,7 +29,6 @@ const RUN_OPTIONS = {
   nonblock: { type: 'boolean' },
   exclusive: { type: 'boolean' },
   close: { type: 'boolean' },
-  'no-fork': { type: 'boolean' },
   command: { type: 'string' },
   verbose: { type: 'boolean' },
   shared: { type: 'boolean' },
@@ -64,7 +63,6 @@ export function parseRun(args: readonly string[]): Parsed {
   }
   const timeoutSeconds = seconds(values['timeout'], '--wait/--timeout', 'run');
   if (values['nonblock'] === true && (values['wait'] === true || timeoutSeconds !== undefined)) throw new UsageError('-n/--nonblock and -w/--wait cannot be used together', 'run');
-  if (values['no-fork'] === true && values['close'] === true) throw new UsageError('-F/--no-fork and -o/--close cannot be used together', 'run');
   const loops = (['keep-running', 'until-success', 'until-failure'] as const).filter((mode) => values[mode] === true);
   if (loops.length > 1) throw new UsageError(`--${loops[0] ?? ''} and --${loops[1] ?? ''} cannot be used together`, 'run');
   for (const option of ['restart-delay', 'max-delay'] as const) {

@@ -19,7 +19,6 @@ export const RUN_SHORT: Readonly<Record<string, { readonly long: string; readonl
   c: { long: 'command', value: 'required' },
   s: { long: 'shared', value: 'none' },
   u: { long: 'unlock', value: 'none' },
-  F: { long: 'no-fork', value: 'none' },
 };
 
 /** Long spellings that flock(1) accepts for one of `run`'s options. @internal */

@@ -79,7 +79,7 @@ COMMAND gets ONLYONE_NAME and ONLYONE_SCOPE (and ONLYONE_FENCE on backends with 
 Without NAME, the lock is named cmd-BASENAME-HASH, a hash of COMMAND's argv (NUL-separated): the same
 command line excludes itself, whatever else runs.
 
-Every DURATION takes 500ms, 5s, 2m, 1h or plain seconds (1.5).
+Every DURATION takes 500ms, 5s, 2m, 1h, 1d, 2h30m or plain seconds (1.5), up to 24 days.
 
 Options:
   -w, --wait [DURATION]         wait for the lock, forever or up to DURATION (a timeout is a conflict)
@@ -116,7 +116,6 @@ flock(1) options, accepted so that a copied line works:
   -x, -e, --exclusive           an exclusive lock (the only kind onlyone takes)
   -o, --close                   same as --no-inherit
   -c, --command STRING          run STRING with $SHELL -c (/bin/sh without $SHELL), as flock does
-  -F, --no-fork                 accepted: COMMAND holds the lock (fd 3) either way
   --verbose                     say how long getting the lock took, and what is executed
   -s, --shared                  refused: onlyone has no shared locks; --slots N runs at most N at once
   -u, --unlock                  refused: the lock goes when COMMAND ends; 'onlyone unlock' frees

@@ -1,8 +1,8 @@
 import type { Options } from './arg-values.js';
 import { RUN_LONG_ALIASES, RUN_SHORT } from './flock-compat.js';
 
-/** After `-w`: a duration, or a malformed one (`5sec`, `2 m` is two tokens) that must be refused, not taken as NAME. */
-const WAIT_VALUE = /^(?:\d+(?:\.\d*)?|\.\d+)[a-z]*$/iu;
+/** After `-w`: a duration (`5s`, `2h30m`), or a malformed one (`5sec`) that must be refused, not taken as NAME. */
+const WAIT_VALUE = /^(?:\d|\.\d)[\w.]*$/u;
 
 /**
  * Splits `run`'s arguments into onlyone's own (options and NAME, every option spelled long) and the
