@@ -31,10 +31,10 @@ export interface ExitStatus {
  */
 export const EXIT_STATUSES: readonly ExitStatus[] = Object.freeze([
   { name: 'ok', code: 0, meaning: "success; for `run`, the command's own status (a command killed by a signal: the same signal is re-raised)" },
-  { name: 'free', code: 1, meaning: '`status`: the lock is free (`--slots`: a slot is free); `send`: nobody holds the lock' },
+  { name: 'free', code: 1, meaning: '`status`: the lock is free (`--slots`: a slot is free); `send`, `unlock`: nobody holds the lock' },
   { name: 'usage', code: 64, meaning: 'usage error: unknown option, missing argument, bad value, invalid lock name, unknown backend, `send --json` not JSON (EX_USAGE)' },
   { name: 'tooLarge', code: 65, meaning: "`send`, `run --forward`: the message, or the holder's reply, is over the size cap (EX_DATAERR)" },
-  { name: 'unavailable', code: 69, meaning: 'the backend or platform is unavailable: not Linux, Node < 20.8, server unreachable (EX_UNAVAILABLE)' },
+  { name: 'unavailable', code: 69, meaning: 'the backend or platform is unavailable: not Linux, Node < 20.8, server unreachable; `lock` without koffi or pidfds; `unlock` on a backend without a holder socket (EX_UNAVAILABLE)' },
   { name: 'internal', code: 70, meaning: 'internal error in onlyone (EX_SOFTWARE)' },
   {
     name: 'os',
@@ -44,7 +44,7 @@ export const EXIT_STATUSES: readonly ExitStatus[] = Object.freeze([
   {
     name: 'conflict',
     code: 75,
-    meaning: 'the lock is held, or `--wait`/`--timeout` ran out; `run -E N` changes it (EX_TEMPFAIL). `stop`, `run --replace`: no process could be verified as the holder (nothing was signalled), or a third one took the lock',
+    meaning: 'the lock is held, or `--wait`/`--timeout` ran out; `run -E N` and `lock -E N` change it (EX_TEMPFAIL). `unlock`: the lock is not this script\'s. `stop`, `run --replace`: no process could be verified as the holder (nothing was signalled), or a third one took the lock',
   },
   {
     name: 'remote',
