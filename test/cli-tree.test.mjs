@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, startCli } from './cli-helpers.mjs';
+import { cli, cliPath, startCli } from './cli-helpers.mjs';
 import { delay, exitOf, lockName } from './helpers.mjs';
 
 /** Live `sleep` processes whose duration starts with `tag`. */
@@ -80,4 +80,28 @@ test('side by side: a SIGTERMed flock(1) leaves its command\'s child running wit
   const retry = spawnSync('flock', ['-n', join(dir, 'f'), 'true']);
   t.diagnostic(`flock: the next run exits ${retry.status} while the orphan lives`);
   assert.equal(orphans.length, 1, 'flock(1) changed: its orphan no longer survives');
+});
+
+test('an onlyone run inside another\'s command: the outer stop still finds what the inner one started', async (t) => {
+  const outerName = lockName('tree-outer');
+  const innerName = lockName('tree-inner');
+  const tag = newTag();
+  // The inner command leaves a daemon (double fork, lock closed); then the inner onlyone is SIGKILLed, so only the
+  // outer one is left to find the daemon and the orphaned shell, through the outer marker they still carry.
+  const inner = `${JSON.stringify(process.execPath)} ${JSON.stringify(cliPath)} run ${innerName} -- sh -c '(setsid sleep ${tag}5 3>&- &); echo ready; sleep ${tag}6'`;
+  const run = startCli(['run', '--grace', '1', outerName, '--', 'sh', '-c', `${inner}; sleep ${tag}7`]);
+  await run.waitFor('ready');
+  while (sleeps(tag).length < 2) await delay(20);
+  const innerPid = readdirSync('/proc').map(Number).find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(`\0run\0${innerName}\0`);
+    } catch {
+      return false;
+    }
+  });
+  assert.ok(innerPid !== undefined, 'no inner onlyone');
+  process.kill(innerPid, 'SIGKILL');
+  run.child.kill('SIGTERM');
+  await run.done;
+  assert.deepEqual(sleeps(tag), [], 'a process started under the inner onlyone outlived the outer stop');
 });

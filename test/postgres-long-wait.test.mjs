@@ -154,17 +154,20 @@ describe('postgres: waits longer than the lease', { skip: unavailable, timeout: 
     const url = new URL(server.url);
     url.port = String(proxy.address().port);
     const name = lockName('idlewaiter');
-    const h = holder(name, 10_000, 4000);
+    // Held until the held-back statement has cost the waiter its first session (however slowly the waiter starts).
+    const h = holder(name, 10_000, 600_000);
     await nextOf(h.events, 'acquired');
     const child = spawn(process.execPath, [cli, 'run', '--wait', '--backend', url.href, '--idle-session-timeout', '1', name, '--', '/bin/sh', '-c', 'echo ran'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk) => (err += chunk));
+    while (delayed === 0 && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    h.child.kill('SIGKILL');
     const { code } = await exitOf(child);
     assert.equal(delayed, 1, 'the proxy never held back a SET lock_timeout');
     assert.equal(code, 0, `exit ${code}: ${err}`);
     assert.equal(out, 'ran\n');
-    await exitOf(h.child);
   });
 });

@@ -21,9 +21,10 @@ export class CommandTree {
   /** The command's pid while it has not been reaped (its pid cannot be reused until then). */
   #root: number | undefined;
 
-  /** The variables that mark the command's environment. */
+  /** The variables that mark the command's environment (after the markers of any onlyone run we run inside). */
   get env(): Readonly<Record<string, string>> {
-    return { [MARKER_VARIABLE]: this.#marker };
+    const outer = process.env[MARKER_VARIABLE];
+    return { [MARKER_VARIABLE]: outer === undefined || outer === '' ? this.#marker : `${outer} ${this.#marker}` };
   }
 
   get marker(): string {

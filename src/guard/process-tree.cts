@@ -81,17 +81,21 @@ function childrenOf(pid: number): number[] {
 
 /** Every live process whose environment carries `marker` (those this user may read). */
 function marked(marker: string): number[] {
-  const needle = Buffer.from(`\0${MARKER_VARIABLE}=${marker}\0`);
-  const first = needle.subarray(1);
+  const prefix = `${MARKER_VARIABLE}=`;
   const found: number[] = [];
   for (const pid of numericEntries()) {
-    let environ: Buffer;
+    let environ: string;
     try {
-      environ = fs.readFileSync(`/proc/${pid}/environ`);
+      environ = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
     } catch {
       continue; // gone, or another user's
     }
-    if ((environ.includes(needle) || environ.subarray(0, first.length).equals(first)) && !gone(pid)) found.push(pid);
+    const start = environ.startsWith(prefix) ? 0 : environ.indexOf(`\0${prefix}`) + 1;
+    if (start === 0 && !environ.startsWith(prefix)) continue;
+    const end = environ.indexOf('\0', start);
+    // A list: an onlyone run inside another's command adds its own marker after its parent's.
+    const markers = environ.slice(start + prefix.length, end === -1 ? undefined : end).split(' ');
+    if (markers.includes(marker) && !gone(pid)) found.push(pid);
   }
   return found;
 }
