@@ -1,0 +1,221 @@
+import { BackendError } from '../../errors.js';
+import type { EtcdTarget } from './url.js';
+
+/** One JSON object as the gateway sends it: int64 fields arrive as strings, zero values are left out. @internal */
+export type Json = Record<string, unknown>;
+
+/** How long a unary request (grant, txn, range, revoke) may take before the next member is tried. */
+const REQUEST_TIMEOUT_MS = 5000;
+/** gRPC status codes the gateway puts in `code`. */
+const UNAUTHENTICATED = 16;
+
+/** etcd answered with an error: `code` is the gRPC status, `message` etcd's own text. @internal */
+export class EtcdServerError extends Error {
+  readonly code: number;
+
+  constructor(code: number, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/**
+ * The v3 gRPC-JSON gateway over the built-in `fetch`: POSTs of JSON to `/v3/…` on one member after another.
+ * Members that cannot be reached are skipped; the one that answered is tried first next time.
+ * @internal
+ */
+export class EtcdGateway {
+  readonly #target: EtcdTarget;
+  #current = 0;
+  #token: Promise<string> | undefined;
+
+  constructor(target: EtcdTarget) {
+    this.#target = target;
+  }
+
+  /** The members, for messages (never with credentials). */
+  get where(): string {
+    return this.#target.endpoints.join(',');
+  }
+
+  /**
+   * One unary call. `timeoutMs` bounds each attempt on one member.
+   * @throws EtcdServerError when etcd refuses the request; BackendError when no member answers.
+   * Aborting `signal` rejects with its reason.
+   */
+  async call(path: string, body: Json, signal?: AbortSignal, timeoutMs: number = REQUEST_TIMEOUT_MS): Promise<Json> {
+    const response = await this.#send(path, body, signal, timeoutMs, false);
+    return readOne(response, path);
+  }
+
+  /**
+   * A streaming call (watch): resolves once a member accepted it, with the messages it sends until `signal` aborts
+   * or the stream ends. Each message is the `result` of one line.
+   */
+  async stream(path: string, body: Json, signal: AbortSignal): Promise<AsyncIterable<Json>> {
+    const response = await this.#send(path, body, signal, REQUEST_TIMEOUT_MS, true);
+    return lines(response, path);
+  }
+
+  async #send(path: string, body: Json, signal: AbortSignal | undefined, timeoutMs: number, streaming: boolean): Promise<Response> {
+    const { endpoints } = this.#target;
+    let lastError: unknown;
+    for (let tried = 0; tried < endpoints.length; tried++) {
+      const index = (this.#current + tried) % endpoints.length;
+      const endpoint = endpoints[index] ?? '';
+      signal?.throwIfAborted();
+      let reauthenticated = false;
+      for (;;) {
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        // A watch on a member cut off from the leader would never see another event: etcd ends it instead.
+        if (streaming) headers['grpc-metadata-hasleader'] = 'true';
+        const token = await this.#authToken(endpoint, signal, timeoutMs);
+        if (token !== undefined) headers['authorization'] = token;
+        // A stream's timeout covers only the wait for its headers; then the caller's signal alone ends it.
+        const connect = new AbortController();
+        const timer = setTimeout(() => connect.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        const onAbort = (): void => connect.abort(signal?.reason);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        try {
+          const response = await fetch(`${endpoint}/v3/${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: connect.signal });
+          if (!streaming) {
+            // The whole body must arrive within the timeout too.
+            const text = await response.text();
+            clearTimeout(timer);
+            const error = errorOf(text, response.status);
+            if (error?.code === UNAUTHENTICATED && token !== undefined && !reauthenticated) {
+              reauthenticated = true;
+              this.#token = undefined;
+              continue;
+            }
+            this.#current = index;
+            if (error !== undefined) throw error;
+            return new Response(text, { status: response.status });
+          }
+          clearTimeout(timer);
+          if (!response.ok) {
+            const error = errorOf(await response.text(), response.status) ?? new EtcdServerError(2, `HTTP ${response.status}`);
+            if (error.code === UNAUTHENTICATED && token !== undefined && !reauthenticated) {
+              reauthenticated = true;
+              this.#token = undefined;
+              continue;
+            }
+            throw error;
+          }
+          this.#current = index;
+          // From here on the caller's signal ends the stream through `connect`.
+          return response;
+        } catch (error) {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          if (signal?.aborted === true) throw signal.reason;
+          if (error instanceof EtcdServerError || error instanceof BackendError) throw error;
+          lastError = error;
+          break;
+        } finally {
+          if (!streaming) signal?.removeEventListener('abort', onAbort);
+        }
+      }
+    }
+    throw new BackendError(`Cannot reach etcd at ${this.where}: ${describe(lastError)}`, { cause: lastError });
+  }
+
+  /** The token of the URL's user, fetched once per gateway (again after etcd says it expired). */
+  #authToken(endpoint: string, signal: AbortSignal | undefined, timeoutMs: number): Promise<string | undefined> {
+    const { user, password } = this.#target;
+    if (user === undefined) return Promise.resolve(undefined);
+    this.#token ??= authenticate(endpoint, user, password ?? '', timeoutMs).catch((error: unknown) => {
+      this.#token = undefined;
+      throw error;
+    });
+    const token = this.#token;
+    return signal === undefined ? token : Promise.race([token, new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    })]);
+  }
+}
+
+async function authenticate(endpoint: string, name: string, password: string, timeoutMs: number): Promise<string> {
+  let text: string;
+  let status: number;
+  try {
+    const response = await fetch(`${endpoint}/v3/auth/authenticate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name, password }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    status = response.status;
+    text = await response.text();
+  } catch (error) {
+    throw new BackendError(`Cannot reach etcd at ${endpoint} to log in as ${JSON.stringify(name)}: ${describe(error)}`, { cause: error });
+  }
+  const error = errorOf(text, status);
+  if (error !== undefined) throw new BackendError(`etcd at ${endpoint} refused the login of user ${JSON.stringify(name)}: ${error.message}`, { cause: error });
+  const token = (parse(text) ?? {})['token'];
+  if (typeof token !== 'string' || token === '') throw new BackendError(`etcd at ${endpoint} accepted user ${JSON.stringify(name)} but sent no token`);
+  return token;
+}
+
+function parse(text: string): Json | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The error in an answer: `{ error, code, message }`, possibly inside a stream's line, or a non-2xx status. */
+function errorOf(text: string, status: number): EtcdServerError | undefined {
+  const first = text.split('\n', 1)[0] ?? '';
+  const json = parse(first);
+  const error = (json?.['error'] !== undefined && typeof json['error'] === 'object' ? (json['error'] as Json) : json) ?? {};
+  const message = error['message'] ?? error['error'];
+  if (typeof message === 'string' && (typeof error['code'] === 'number' || status >= 400)) {
+    return new EtcdServerError(typeof error['code'] === 'number' ? error['code'] : 2, message);
+  }
+  if (status >= 400) return new EtcdServerError(2, `HTTP ${status}: ${first.slice(0, 200)}`);
+  return undefined;
+}
+
+async function readOne(response: Response, path: string): Promise<Json> {
+  const text = await response.text();
+  const json = parse(text.split('\n', 1)[0] ?? '');
+  if (json === undefined) throw new BackendError(`etcd sent an answer to /v3/${path} that is not JSON: ${text.slice(0, 200)}`);
+  const result = json['result'];
+  return typeof result === 'object' && result !== null ? (result as Json) : json;
+}
+
+async function* lines(response: Response, path: string): AsyncIterable<Json> {
+  const body = response.body;
+  if (body === null) return;
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
+      const line = buffer.slice(0, nl).trim();
+      buffer = buffer.slice(nl + 1);
+      if (line === '') continue;
+      const json = parse(line);
+      if (json === undefined) throw new BackendError(`etcd sent a line on /v3/${path} that is not JSON: ${line.slice(0, 200)}`);
+      const error = json['error'];
+      if (typeof error === 'object' && error !== null) {
+        const { code, message } = error as Json;
+        throw new EtcdServerError(typeof code === 'number' ? code : 2, typeof message === 'string' ? message : 'stream error');
+      }
+      const result = json['result'];
+      yield typeof result === 'object' && result !== null ? (result as Json) : json;
+    }
+  }
+}
+
+/** The OS error under fetch's "fetch failed", e.g. `connect ECONNREFUSED 127.0.0.1:2379`. */
+function describe(error: unknown): string {
+  const cause = (error as { cause?: { message?: unknown; errors?: Array<{ message?: unknown }> } } | undefined)?.cause;
+  const inner = cause?.errors?.[0]?.message ?? cause?.message;
+  if (typeof inner === 'string' && inner !== '') return inner;
+  return error instanceof Error ? error.message : String(error);
+}
