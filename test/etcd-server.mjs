@@ -81,7 +81,7 @@ export async function startEtcd({ members = 1 } = {}) {
     endpoints: nodes.map(endpoint),
     /** Runs etcdctl against every member; returns stdout. */
     etcdctl(...args) {
-      return execFileSync('etcdctl', ['--endpoints', nodes.map(endpoint).join(','), ...args], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+      return execFileSync('etcdctl', ['--endpoints', nodes.map(endpoint).join(','), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCDCTL_API: '3' } });
     },
     /** Spawns etcdctl (e.g. `lock NAME CMD`) against every member. */
     spawnEtcdctl(args, options = {}) {

@@ -44,6 +44,9 @@ function wantedOf(request: AcquireRequest): Wanted[] {
 function backendError(error: unknown, gateway: EtcdGateway, signal: AbortSignal | undefined): unknown {
   if (signal?.aborted === true) return signal.reason;
   if (error instanceof OnlyoneError) return error;
+  if (error instanceof EtcdServerError && /user name is empty/u.test(error.message)) {
+    return new BackendError(`etcd at ${gateway.where} requires a login: give a user in the URL (etcd://user:password@host:2379) or in ETCDCTL_USER`, { cause: error });
+  }
   if (error instanceof EtcdServerError) return new BackendError(`etcd at ${gateway.where} refused the request: ${error.message}`, { cause: error });
   return new BackendError(`etcd at ${gateway.where} failed: ${(error as Error).message}`, { cause: error });
 }
