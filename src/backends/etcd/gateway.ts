@@ -1,4 +1,7 @@
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 import { BackendError } from '../../errors.js';
+import { post, readText } from './transport.js';
 import type { EtcdTarget } from './url.js';
 
 /** One JSON object as the gateway sends it: int64 fields arrive as strings, zero values are left out. @internal */
@@ -20,7 +23,7 @@ export class EtcdServerError extends Error {
 }
 
 /**
- * The v3 gRPC-JSON gateway over the built-in `fetch`: POSTs of JSON to `/v3/…` on one member after another.
+ * The v3 gRPC-JSON gateway over node:http(s) (see transport.ts): POSTs of JSON to `/v3/…` on one member after another.
  * Members that cannot be reached are skipped; the one that answered is tried first next time.
  * @internal
  */
@@ -44,8 +47,8 @@ export class EtcdGateway {
    * Aborting `signal` rejects with its reason.
    */
   async call(path: string, body: Json, signal?: AbortSignal, timeoutMs: number = REQUEST_TIMEOUT_MS): Promise<Json> {
-    const response = await this.#send(path, body, signal, timeoutMs, false);
-    return readOne(response, path);
+    const answer = await this.#send(path, body, signal, timeoutMs, false);
+    return readOne(typeof answer === 'string' ? answer : await readText(answer), path);
   }
 
   /**
@@ -53,67 +56,58 @@ export class EtcdGateway {
    * or the stream ends. Each message is the `result` of one line.
    */
   async stream(path: string, body: Json, signal: AbortSignal): Promise<AsyncIterable<Json>> {
-    const response = await this.#send(path, body, signal, REQUEST_TIMEOUT_MS, true);
-    return lines(response, path);
+    const answer = await this.#send(path, body, signal, REQUEST_TIMEOUT_MS, true);
+    return lines(typeof answer === 'string' ? Readable.from([answer]) : answer, path);
   }
 
-  async #send(path: string, body: Json, signal: AbortSignal | undefined, timeoutMs: number, streaming: boolean): Promise<Response> {
+  /** The answer's text, or for a stream that was accepted, the response to read lines from. */
+  async #send(path: string, body: Json, signal: AbortSignal | undefined, timeoutMs: number, streaming: boolean): Promise<IncomingMessage | string> {
     const { endpoints } = this.#target;
     let lastError: unknown;
     for (let tried = 0; tried < endpoints.length; tried++) {
       const index = (this.#current + tried) % endpoints.length;
       const endpoint = endpoints[index] ?? '';
       signal?.throwIfAborted();
-      let reauthenticated = false;
-      for (;;) {
+      for (let reauthenticated = false; ; reauthenticated = true) {
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         // A watch on a member cut off from the leader would never see another event: etcd ends it instead.
         if (streaming) headers['grpc-metadata-hasleader'] = 'true';
-        const token = await this.#authToken(endpoint, signal, timeoutMs);
-        if (token !== undefined) headers['authorization'] = token;
-        // A stream's timeout covers only the wait for its headers; then the caller's signal alone ends it.
-        const connect = new AbortController();
-        const timer = setTimeout(() => connect.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-        const onAbort = (): void => connect.abort(signal?.reason);
+        // One controller per attempt: the caller's abort, or no answer in time (for a stream: no headers in time).
+        const attempt = new AbortController();
+        const timer = setTimeout(() => attempt.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        const onAbort = (): void => attempt.abort(signal?.reason);
         signal?.addEventListener('abort', onAbort, { once: true });
+        let keep = false;
         try {
-          const response = await fetch(`${endpoint}/v3/${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: connect.signal });
-          if (!streaming) {
-            // The whole body must arrive within the timeout too.
-            const text = await response.text();
+          const token = await this.#authToken(endpoint, attempt.signal, timeoutMs);
+          if (token !== undefined) headers['authorization'] = token;
+          const response = await post(`${endpoint}/v3/${path}`, headers, JSON.stringify(body), attempt.signal);
+          const ok = (response.statusCode ?? 0) < 300;
+          if (streaming && ok) {
             clearTimeout(timer);
-            const error = errorOf(text, response.status);
-            if (error?.code === UNAUTHENTICATED && token !== undefined && !reauthenticated) {
-              reauthenticated = true;
-              this.#token = undefined;
-              continue;
-            }
             this.#current = index;
-            if (error !== undefined) throw error;
-            return new Response(text, { status: response.status });
+            // From here on the caller's signal ends the stream, through `attempt`.
+            keep = true;
+            return response;
           }
-          clearTimeout(timer);
-          if (!response.ok) {
-            const error = errorOf(await response.text(), response.status) ?? new EtcdServerError(2, `HTTP ${response.status}`);
-            if (error.code === UNAUTHENTICATED && token !== undefined && !reauthenticated) {
-              reauthenticated = true;
-              this.#token = undefined;
-              continue;
-            }
-            throw error;
+          const text = await readText(response);
+          const error = errorOf(text, response.statusCode ?? 0);
+          // A token expires (etcd's simple tokens after 5 minutes of disuse): log in again, once.
+          if (error?.code === UNAUTHENTICATED && token !== undefined && !reauthenticated) {
+            this.#token = undefined;
+            continue;
           }
           this.#current = index;
-          // From here on the caller's signal ends the stream through `connect`.
-          return response;
+          if (error !== undefined) throw error;
+          return text;
         } catch (error) {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
           if (signal?.aborted === true) throw signal.reason;
           if (error instanceof EtcdServerError || error instanceof BackendError) throw error;
           lastError = error;
           break;
         } finally {
-          if (!streaming) signal?.removeEventListener('abort', onAbort);
+          clearTimeout(timer);
+          if (!keep) signal?.removeEventListener('abort', onAbort);
         }
       }
     }
@@ -121,34 +115,30 @@ export class EtcdGateway {
   }
 
   /** The token of the URL's user, fetched once per gateway (again after etcd says it expired). */
-  #authToken(endpoint: string, signal: AbortSignal | undefined, timeoutMs: number): Promise<string | undefined> {
+  #authToken(endpoint: string, signal: AbortSignal, timeoutMs: number): Promise<string | undefined> {
     const { user, password } = this.#target;
     if (user === undefined) return Promise.resolve(undefined);
-    this.#token ??= authenticate(endpoint, user, password ?? '', timeoutMs).catch((error: unknown) => {
+    this.#token ??= authenticate(endpoint, user, password ?? '', AbortSignal.timeout(timeoutMs)).catch((error: unknown) => {
       this.#token = undefined;
       throw error;
     });
     const token = this.#token;
-    return signal === undefined ? token : Promise.race([token, new Promise<never>((_, reject) => {
+    return Promise.race([token, new Promise<never>((_, reject) => {
       if (signal.aborted) reject(signal.reason);
       signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     })]);
   }
 }
 
-async function authenticate(endpoint: string, name: string, password: string, timeoutMs: number): Promise<string> {
+async function authenticate(endpoint: string, name: string, password: string, signal: AbortSignal): Promise<string> {
   let text: string;
   let status: number;
   try {
-    const response = await fetch(`${endpoint}/v3/auth/authenticate`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name, password }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    status = response.status;
-    text = await response.text();
+    const response = await post(`${endpoint}/v3/auth/authenticate`, { 'content-type': 'application/json' }, JSON.stringify({ name, password }), signal);
+    status = response.statusCode ?? 0;
+    text = await readText(response);
   } catch (error) {
+    if (signal.aborted) throw error;
     throw new BackendError(`Cannot reach etcd at ${endpoint} to log in as ${JSON.stringify(name)}: ${describe(error)}`, { cause: error });
   }
   const error = errorOf(text, status);
@@ -180,21 +170,17 @@ function errorOf(text: string, status: number): EtcdServerError | undefined {
   return undefined;
 }
 
-async function readOne(response: Response, path: string): Promise<Json> {
-  const text = await response.text();
+function readOne(text: string, path: string): Json {
   const json = parse(text.split('\n', 1)[0] ?? '');
   if (json === undefined) throw new BackendError(`etcd sent an answer to /v3/${path} that is not JSON: ${text.slice(0, 200)}`);
   const result = json['result'];
   return typeof result === 'object' && result !== null ? (result as Json) : json;
 }
 
-async function* lines(response: Response, path: string): AsyncIterable<Json> {
-  const body = response.body;
-  if (body === null) return;
-  const decoder = new TextDecoder();
+async function* lines(response: Readable, path: string): AsyncIterable<Json> {
   let buffer = '';
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
+  for await (const chunk of response) {
+    buffer += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
     for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
       const line = buffer.slice(0, nl).trim();
       buffer = buffer.slice(nl + 1);
@@ -212,7 +198,7 @@ async function* lines(response: Response, path: string): AsyncIterable<Json> {
   }
 }
 
-/** The OS error under fetch's "fetch failed", e.g. `connect ECONNREFUSED 127.0.0.1:2379`. */
+/** The OS error, e.g. `connect ECONNREFUSED 127.0.0.1:2379` (also under an AggregateError of several addresses). */
 function describe(error: unknown): string {
   const cause = (error as { cause?: { message?: unknown; errors?: Array<{ message?: unknown }> } } | undefined)?.cause;
   const inner = cause?.errors?.[0]?.message ?? cause?.message;

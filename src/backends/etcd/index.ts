@@ -1,4 +1,4 @@
-// The etcd backend: etcd's own concurrency.Mutex over the v3 gRPC-JSON gateway, with the built-in fetch.
+// The etcd backend: etcd's own concurrency.Mutex over the v3 gRPC-JSON gateway, with node:http (no dependency).
 //   acquire  grant a lease (TTL 10 s), create `<prefix><name>/<lease hex>` if absent, in the txn that reads the
 //            queue; the oldest key holds. Waiters watch the key just ahead of theirs, and their own.
 //   hold     keepalive every TTL/3; lost TTL − margin after the send time of the last answered keepalive.
