@@ -212,8 +212,10 @@ describe('etcd backend', { skip: unavailable, timeout: 180_000 }, () => {
     assert.equal(lock.held, true);
     const releasedAt = process.hrtime.bigint();
     await lock.release();
-    // The waiter's first event: it got the lock only after the release.
-    assert.ok(BigInt((await nextOf(waiter.events, 'acquired')).mono) > releasedAt);
+    // The waiter's first event: it got the lock only after the release, with a larger fence than before the restart.
+    const got = await nextOf(waiter.events, 'acquired');
+    assert.ok(BigInt(got.mono) > releasedAt);
+    assert.ok(BigInt(got.fence) > BigInt(lock.fence));
   });
 });
 
