@@ -83,6 +83,32 @@ describe('etcd backend', { skip: unavailable, timeout: 180_000 }, () => {
     assert.deepEqual(keysOf(server, name), []);
   });
 
+  test('a wait that times out or is aborted ends with LockTimeoutError or the abort reason, and leaves its queue', async () => {
+    const name = lockName('timeout');
+    const lock = await acquire(name, opts());
+    await assert.rejects(acquire(name, opts({ wait: true, timeoutMs: 300 })), (error) => {
+      assert.equal(error.code, 'ERR_LOCK_TIMEOUT');
+      assert.equal(error.holder?.pid, process.pid);
+      return true;
+    });
+    const controller = new AbortController();
+    const waiting = acquire(name, opts({ wait: true, signal: controller.signal }));
+    await until(() => keysOf(server, name).length === 2, 'the waiter is queued');
+    controller.abort(new Error('no longer needed'));
+    await assert.rejects(waiting, /no longer needed/u);
+    assert.deepEqual(keysOf(server, name), [lock.address]);
+    await lock.release();
+  });
+
+  test('options that need a connection to the holder are refused by name, and nothing is left queued', async () => {
+    const name = lockName('refused');
+    await assert.rejects(acquire(name, opts({ replace: true })), { code: 'ERR_INVALID_OPTION', message: /`replace` option is not supported by the etcd backend/u });
+    await assert.rejects(acquire(name, opts({ onMessage: () => 1 })), { code: 'ERR_INVALID_OPTION', message: /`onMessage` option/u });
+    await assert.rejects(acquire(name, opts({ ttlSeconds: 0 })), { code: 'ERR_INVALID_OPTION', message: /`ttlSeconds`/u });
+    await assert.rejects(acquire(name, opts({ url: 'etcd://a@b@c' })), { code: 'ERR_INVALID_OPTION' });
+    assert.deepEqual(keysOf(server, name), []);
+  });
+
   test('with prefix "", etcdctl lock and onlyone exclude each other both ways, and share one queue', async (t) => {
     const name = lockName('interop');
     // etcdctl holds: onlyone is refused, the holder reported as etcdctl's empty key.

@@ -87,6 +87,7 @@ export const etcdBackend: Backend = {
     const { name, options, signal } = request;
     checkText('lock name', name);
     if (options.replace !== undefined) throw new InvalidOptionError('The `replace` option is not supported by the etcd backend: nothing can reach a holder on another machine');
+    if (options.onMessage !== undefined) throw new InvalidOptionError('The `onMessage` option is not supported by the etcd backend: nothing can reach a holder on another machine');
     const gateway = gatewayFor(options);
     const wanted = wantedOf(request);
     let lease: EtcdLease | undefined;
