@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cli } from './cli-helpers.mjs';
-import { exitOf, fixture, jsonLines, lockName, running } from './helpers.mjs';
+import { delay, exitOf, fixture, jsonLines, lockName, running } from './helpers.mjs';
 import { etcdUnavailable, startEtcd } from './etcd-server.mjs';
 
 const cliPath = new URL('../dist/cli/main.js', import.meta.url).pathname;
@@ -69,9 +69,21 @@ function waiter(t, name) {
   return { child, events: jsonLines(child.stdout) };
 }
 
+/** Resolves once `name` has `count` keys queued (holder first): a waiter counts only once etcd has its key. */
+async function queued(name, count) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const keys = server.etcdctl('get', '--prefix', '--keys-only', `onlyone/v1/${name}/`).split('\n').filter(Boolean);
+    if (keys.length >= count) return;
+    if (Date.now() > deadline) throw new Error(`${name}: ${keys.length} keys queued, not ${count}`);
+    await delay(20);
+  }
+}
+
+// Generous: on a loaded machine a node process may take seconds to start. Timings are measured between events.
 async function nextOf(events, kind) {
   for (;;) {
-    const event = await events.next(20_000);
+    const event = await events.next(60_000);
     if (event.event === kind) return event;
     if (event.event === 'error') throw new Error(`failed: ${event.message}`);
   }
@@ -86,7 +98,7 @@ function closedPort() {
   });
 }
 
-describe('onlyone run on etcd', { skip: unavailable, timeout: 120_000 }, () => {
+describe('onlyone run on etcd', { skip: unavailable, timeout: 300_000 }, () => {
   before(async () => {
     server = await startEtcd();
   });
@@ -122,6 +134,7 @@ describe('onlyone run on etcd', { skip: unavailable, timeout: 120_000 }, () => {
       const { pid } = await nextOf(r.events, 'started');
       await nextOf(r.events, 'work');
       const w = waiter(t, name);
+      await queued(name, 2);
       const stoppedAt = process.hrtime.bigint();
       process.kill(group ? -r.child.pid : r.child.pid, 'SIGSTOP');
       const got = await nextOf(w.events, 'acquired');
@@ -143,6 +156,7 @@ describe('onlyone run on etcd', { skip: unavailable, timeout: 120_000 }, () => {
     const { pid } = await nextOf(r.events, 'started');
     await nextOf(r.events, 'work');
     const w = waiter(t, name);
+    await queued(name, 2);
     const killedAt = process.hrtime.bigint();
     r.child.kill('SIGKILL');
     const got = await nextOf(w.events, 'acquired');
@@ -171,7 +185,7 @@ describe('onlyone run on etcd', { skip: unavailable, timeout: 120_000 }, () => {
   });
 });
 
-describe('onlyone on etcd with authentication', { skip: unavailable, timeout: 60_000 }, () => {
+describe('onlyone on etcd with authentication', { skip: unavailable, timeout: 180_000 }, () => {
   let secured;
   before(async () => {
     secured = await startEtcd();

@@ -25,7 +25,8 @@ function actor(t, name, options, mode = 'hold', ...rest) {
   return { child, events: jsonLines(child.stdout), pid: child.pid };
 }
 
-async function nextOf(events, kind, timeoutMs = 20_000) {
+// Generous: on a loaded machine a node process may take seconds to start. Timings are measured between events.
+async function nextOf(events, kind, timeoutMs = 60_000) {
   for (;;) {
     const event = await events.next(timeoutMs);
     if (event.event === kind) return event;
@@ -38,7 +39,7 @@ function keysOf(etcd, name, prefix = 'onlyone/v1/') {
   return etcd.etcdctl('get', '--prefix', '--keys-only', '--order', 'ASCEND', '--sort-by', 'CREATE', `${prefix}${name}/`).split('\n').filter(Boolean);
 }
 
-async function until(predicate, what, timeoutMs = 15_000) {
+async function until(predicate, what, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
@@ -46,7 +47,7 @@ async function until(predicate, what, timeoutMs = 15_000) {
   }
 }
 
-describe('etcd backend', { skip: unavailable, timeout: 180_000 }, () => {
+describe('etcd backend', { skip: unavailable, timeout: 300_000 }, () => {
   before(async () => {
     server = await startEtcd();
   });
@@ -245,7 +246,7 @@ describe('etcd backend', { skip: unavailable, timeout: 180_000 }, () => {
   });
 });
 
-describe('etcd backend on a 3-member cluster', { skip: unavailable, timeout: 120_000 }, () => {
+describe('etcd backend on a 3-member cluster', { skip: unavailable, timeout: 180_000 }, () => {
   let cluster;
   before(async () => {
     cluster = await startEtcd({ members: 3 });
