@@ -11,6 +11,8 @@ export type Json = Record<string, unknown>;
 const REQUEST_TIMEOUT_MS = 5000;
 /** gRPC status codes the gateway puts in `code`. */
 const UNAUTHENTICATED = 16;
+/** "no leader", "leader changed", "request timed out": this member cannot answer now, another may. */
+const UNAVAILABLE = 14;
 
 /** etcd answered with an error: `code` is the gRPC status, `message` etcd's own text. @internal */
 export class EtcdServerError extends Error {
@@ -102,7 +104,7 @@ export class EtcdGateway {
           return text;
         } catch (error) {
           if (signal?.aborted === true) throw signal.reason;
-          if (error instanceof EtcdServerError || error instanceof BackendError) throw error;
+          if ((error instanceof EtcdServerError && error.code !== UNAVAILABLE) || error instanceof BackendError) throw error;
           lastError = error;
           break;
         } finally {
@@ -111,6 +113,7 @@ export class EtcdGateway {
         }
       }
     }
+    if (lastError instanceof EtcdServerError) throw lastError;
     throw new BackendError(`Cannot reach etcd at ${this.where}: ${describe(lastError)}`, { cause: lastError });
   }
 
