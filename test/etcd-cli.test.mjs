@@ -2,7 +2,7 @@
 // command's tree killed before the lock can pass on, and clear errors for a bad URL, a wrong password, a dead server.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
@@ -214,5 +214,30 @@ describe('onlyone on etcd with authentication', { skip: unavailable, timeout: 18
     const none = await cli(['status', '--backend', `etcd://${hosts}`, name]);
     assert.equal(none.code, 69);
     assert.match(none.stderr, /requires a login/u);
+  });
+});
+
+const noOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0 ? undefined : 'openssl not found';
+describe('onlyone on etcd over TLS (etcds://)', { skip: unavailable ?? noOpenssl, timeout: 180_000 }, () => {
+  let secure;
+  let dir;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'onlyone-etcd-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    secure = await startEtcd({ tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } });
+  });
+  after(() => {
+    secure?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('etcds:// runs the command with a trusted CA, and refuses an untrusted certificate with a clear error (69)', async () => {
+    const name = lockName('tls');
+    const ok = await cli(['run', '--backend', secure.url, name, '--', 'sh', '-c', 'echo "fence $ONLYONE_FENCE"'], { env: { NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') } });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^fence \d+$/mu);
+    const untrusted = await cli(['run', '--backend', secure.url, name, '--', 'true']);
+    assert.equal(untrusted.code, 69);
+    assert.match(untrusted.stderr, /^onlyone: Cannot reach etcd at https:\/\/127\.0\.0\.1:\d+: self-signed certificate\n$/u);
   });
 });

@@ -27,12 +27,17 @@ function freePort() {
   });
 }
 
-async function healthy(endpoint, timeoutMs) {
+async function healthy(endpoint, timeoutMs, ca) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      const response = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
-      if (response.ok && (await response.json()).health === 'true') return true;
+      if (ca !== undefined) {
+        // fetch cannot take a CA: ask etcdctl, which can.
+        if (spawnSync('etcdctl', ['--endpoints', endpoint, '--cacert', ca, 'endpoint', 'health'], { stdio: 'ignore', env: { ...process.env, ETCDCTL_API: '3' } }).status === 0) return true;
+      } else {
+        const response = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
+        if (response.ok && (await response.json()).health === 'true') return true;
+      }
     } catch { /* not yet */ }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -43,7 +48,9 @@ async function healthy(endpoint, timeoutMs) {
  * Starts a cluster of `members` (1 or 3) on loopback. Returns { url, endpoints, etcdctl(...args), stopMember(i),
  * killMember(i), startMember(i), restart(), stop() }. `url` is the etcd:// URL onlyone takes, listing every member.
  */
-export async function startEtcd({ members = 1 } = {}) {
+export async function startEtcd({ members = 1, tls } = {}) {
+  // `tls`: { cert, key } PEM files; clients then talk https (etcds://), members still talk plain http to each other.
+  const scheme = tls === undefined ? 'http' : 'https';
   const dir = mkdtempSync(join(tmpdir(), 'onlyone-etcd-'));
   const nodes = [];
   for (let i = 0; i < members; i++) nodes.push({ name: `m${i}`, client: await freePort(), peer: await freePort(), process: undefined });
@@ -52,8 +59,9 @@ export async function startEtcd({ members = 1 } = {}) {
     node.process = spawn('etcd', [
       '--name', node.name,
       '--data-dir', join(dir, node.name),
-      '--listen-client-urls', `http://127.0.0.1:${node.client}`,
-      '--advertise-client-urls', `http://127.0.0.1:${node.client}`,
+      '--listen-client-urls', `${scheme}://127.0.0.1:${node.client}`,
+      '--advertise-client-urls', `${scheme}://127.0.0.1:${node.client}`,
+      ...(tls === undefined ? [] : ['--cert-file', tls.cert, '--key-file', tls.key]),
       '--listen-peer-urls', `http://127.0.0.1:${node.peer}`,
       '--initial-advertise-peer-urls', `http://127.0.0.1:${node.peer}`,
       '--initial-cluster', cluster,
@@ -64,8 +72,8 @@ export async function startEtcd({ members = 1 } = {}) {
     ], { stdio: 'ignore' });
   };
   for (const node of nodes) start(node, 'new');
-  const endpoint = (node) => `http://127.0.0.1:${node.client}`;
-  const ready = await Promise.all(nodes.map((node) => healthy(endpoint(node), 20_000)));
+  const endpoint = (node) => `${scheme}://127.0.0.1:${node.client}`;
+  const ready = await Promise.all(nodes.map((node) => healthy(endpoint(node), 20_000, tls?.cert)));
   const stopSync = () => {
     for (const node of nodes) node.process?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -77,7 +85,7 @@ export async function startEtcd({ members = 1 } = {}) {
   }
   const waitExit = (child) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', resolve)));
   return {
-    url: `etcd://${nodes.map((n) => `127.0.0.1:${n.client}`).join(',')}`,
+    url: `${tls === undefined ? 'etcd' : 'etcds'}://${nodes.map((n) => `127.0.0.1:${n.client}`).join(',')}`,
     endpoints: nodes.map(endpoint),
     /** Runs etcdctl against every member; returns stdout. */
     etcdctl(...args) {
@@ -96,13 +104,13 @@ export async function startEtcd({ members = 1 } = {}) {
     /** Starts member `i` again on its data and waits until it is healthy. */
     async startMember(i) {
       start(nodes[i], 'existing');
-      if (!(await healthy(endpoint(nodes[i]), 20_000))) throw new Error(`member ${i} did not come back`);
+      if (!(await healthy(endpoint(nodes[i]), 20_000, tls?.cert))) throw new Error(`member ${i} did not come back`);
     },
     /** Stops every member (SIGTERM) and starts them again on the same data. */
     async restart() {
       await Promise.all(nodes.map((_, i) => this.killMember(i, 'SIGTERM')));
       for (const node of nodes) start(node, 'existing');
-      const back = await Promise.all(nodes.map((node) => healthy(endpoint(node), 20_000)));
+      const back = await Promise.all(nodes.map((node) => healthy(endpoint(node), 20_000, tls?.cert)));
       if (!back.every(Boolean)) throw new Error('etcd did not come back after a restart');
     },
     stop() {
