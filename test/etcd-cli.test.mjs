@@ -124,6 +124,21 @@ describe('onlyone run on etcd', { skip: unavailable, timeout: 300_000 }, () => {
     await exitOf(third.child);
   });
 
+  test('etcd unreachable past the TTL while the command runs: the command is stopped and run exits with the lost status', async (t) => {
+    const name = lockName('clidown');
+    const r = run(t, name, ['--grace', '1', '--ttl', String(TTL)]);
+    const { pid } = await nextOf(r.events, 'started');
+    await server.killMember(0);
+    try {
+      await nextOf(r.events, 'sigterm');
+      assert.equal((await exitOf(r.child)).code, LOST);
+      assert.match(r.stderr(), /was lost: no keepalive of its etcd lease was answered/u);
+      assert.equal(running(pid), false);
+    } finally {
+      await server.startMember(0);
+    }
+  });
+
   // CLOCK_MONOTONIC stamps of the command's work and of the waiter's grant: "the tree is dead before the other
   // holder's grant" means no work is stamped after the grant, and the command is gone by then.
   for (const target of ['onlyone alone', 'onlyone and its command (job-control stop)']) {
