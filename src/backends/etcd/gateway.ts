@@ -203,8 +203,8 @@ async function* lines(response: Readable, path: string): AsyncIterable<Json> {
 
 /** The OS error, e.g. `connect ECONNREFUSED 127.0.0.1:2379` (also under an AggregateError of several addresses). */
 function describe(error: unknown): string {
-  const cause = (error as { cause?: { message?: unknown; errors?: Array<{ message?: unknown }> } } | undefined)?.cause;
-  const inner = cause?.errors?.[0]?.message ?? cause?.message;
-  if (typeof inner === 'string' && inner !== '') return inner;
-  return error instanceof Error ? error.message : String(error);
+  const outer = error as { cause?: unknown; errors?: unknown[] } | undefined;
+  const inner = (outer?.errors?.[0] ?? (outer?.cause as { errors?: unknown[] } | undefined)?.errors?.[0] ?? outer?.cause) as { message?: unknown } | undefined;
+  if (typeof inner?.message === 'string' && inner.message !== '') return inner.message;
+  return error instanceof Error && error.message !== '' ? error.message : String(error);
 }
