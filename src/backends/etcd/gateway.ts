@@ -11,8 +11,12 @@ export type Json = Record<string, unknown>;
 const REQUEST_TIMEOUT_MS = 5000;
 /** gRPC status codes the gateway puts in `code`. */
 const UNAUTHENTICATED = 16;
-/** "no leader", "leader changed", "request timed out": this member cannot answer now, another may. */
-const UNAVAILABLE = 14;
+/**
+ * gRPC codes of a member that cannot answer now but may soon, or another member may: cancelled ("grpc: the client
+ * connection is closing", while a member shuts down), deadline exceeded, resource exhausted ("too many requests"),
+ * aborted, internal, unavailable ("no leader", "leader changed", "request timed out").
+ */
+const TRANSIENT = new Set([1, 4, 8, 10, 13, 14]);
 
 /** etcd answered with an error: `code` is the gRPC status, `message` etcd's own text. @internal */
 export class EtcdServerError extends Error {
@@ -22,6 +26,16 @@ export class EtcdServerError extends Error {
     super(message);
     this.code = code;
   }
+
+  /** Whether asking again (later, or another member) may succeed: see TRANSIENT. */
+  get transient(): boolean {
+    return TRANSIENT.has(this.code);
+  }
+}
+
+/** An error after which a wait should look again rather than give up: an unreachable cluster, a member in trouble. @internal */
+export function isTransient(error: unknown): boolean {
+  return error instanceof BackendError || (error instanceof EtcdServerError && error.transient);
 }
 
 /**
@@ -104,7 +118,7 @@ export class EtcdGateway {
           return text;
         } catch (error) {
           if (signal?.aborted === true) throw signal.reason;
-          if ((error instanceof EtcdServerError && error.code !== UNAVAILABLE) || error instanceof BackendError) throw error;
+          if ((error instanceof EtcdServerError && !error.transient) || error instanceof BackendError) throw error;
           lastError = error;
           break;
         } finally {

@@ -2,7 +2,7 @@
 // each contender creates `<dir><lease hex>` with `create_revision == 0`; the key with the lowest create revision
 // holds; every other contender watches only the key just ahead of it (no herd, FIFO order).
 import { BackendError } from '../../errors.js';
-import { EtcdServerError, type EtcdGateway, type Json } from './gateway.js';
+import { EtcdServerError, isTransient, type EtcdGateway, type Json } from './gateway.js';
 import { contendersOf, type Contender } from './holders.js';
 import { b64, contenderKey, isContenderKey, prefixEnd } from './keys.js';
 import type { EtcdLease } from './lease.js';
@@ -80,7 +80,7 @@ export async function waitTurn(gateway: EtcdGateway, queued: Queued, lease: Etcd
       try {
         view = await contenders(gateway, queued.dir, any);
       } catch (error) {
-        if (!(error instanceof BackendError) || any.aborted) throw error;
+        if (!isTransient(error) || any.aborted) throw error;
         await pause(any);
         continue;
       }
@@ -141,7 +141,9 @@ async function untilDeleted(gateway: EtcdGateway, key: string, fromRevision: str
     await pause(signal, 50);
   } catch (error) {
     if (signal.aborted) throw signal.reason;
-    if (error instanceof EtcdServerError && error.code !== 14 && error.code !== 4) throw error;
+    // etcd refused the watch for good (permission denied…): give up. Anything else (a dropped connection, a member
+    // shutting down) ends this watch only.
+    if (error instanceof EtcdServerError && !error.transient) throw error;
     await pause(signal);
   } finally {
     signal.removeEventListener('abort', onAbort);
