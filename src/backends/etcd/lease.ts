@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { BackendError, LockLostError } from '../../errors.js';
-import type { Lease } from '../types.js';
+import { LeaseClock, type Lease } from '../leased/index.js';
 import { EtcdServerError, type EtcdGateway } from './gateway.js';
 
 /** After a keepalive that got no answer, the next try comes this soon (never later than the regular one). */
@@ -10,8 +10,9 @@ const NOT_FOUND = 5;
 
 /**
  * An etcd lease kept alive from this process: a keepalive every TTL/3, and the lease counts as lost TTL − margin
- * after the *send* time of the last answered keepalive (the server's clock started later, so it cannot expire the
- * lease before that). A keepalive answered without a TTL, or with TTL ≤ 0, means the server already dropped it.
+ * after the *send* time of the last answered keepalive (the shared LeaseClock of the leased backends). A keepalive
+ * answered without a TTL, or with TTL ≤ 0, means the server already dropped it. Keepalives run from the grant on,
+ * through any wait, so a lock granted after a long wait is dated from a renewal at most TTL/3 old.
  * Timers are unref'd unless `setRef(true)`: a held lock does not keep the process alive.
  * @internal
  */
@@ -22,9 +23,7 @@ export class EtcdLease {
   readonly #gateway: EtcdGateway;
   readonly #name: string;
   readonly #controller = new AbortController();
-  readonly #margin: number;
-  #deadline: number;
-  #wallDeadline: number;
+  readonly #clock: LeaseClock;
   #nextBeatAt: number;
   #inFlight: AbortController | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -49,9 +48,7 @@ export class EtcdLease {
     this.#name = name;
     this.id = id;
     this.ttlMs = ttlMs;
-    this.#margin = Math.min(1000, Math.ceil(ttlMs / 5));
-    this.#deadline = sentAt + ttlMs - this.#margin;
-    this.#wallDeadline = Date.now() - (performance.now() - sentAt) + ttlMs - this.#margin;
+    this.#clock = new LeaseClock(ttlMs, sentAt);
     this.#nextBeatAt = sentAt + ttlMs / 3;
     this.#schedule();
   }
@@ -69,8 +66,7 @@ export class EtcdLease {
   /** Time left, for the CLI's lease guard; undefined once ended or lost. No descriptor: the lease is not a connection. */
   lease(): Lease | undefined {
     if (this.#ended || this.#controller.signal.aborted) return undefined;
-    const lostInMs = Math.min(this.#deadline - performance.now(), this.#wallDeadline - Date.now());
-    return { lostInMs, expiresInMs: lostInMs + this.#margin, fd: undefined };
+    return { ...this.#clock.remaining(), fd: undefined };
   }
 
   setRef(keepAlive: boolean): void {
@@ -105,9 +101,9 @@ export class EtcdLease {
   }
 
   #checkDeadline(): boolean {
-    const late = Math.max(performance.now() - this.#deadline, Date.now() - this.#wallDeadline);
+    const late = this.#clock.lateByMs();
     if (late < 0) return true;
-    const silentFor = Math.round(late + this.ttlMs - this.#margin);
+    const silentFor = Math.round(late + this.ttlMs - this.#clock.marginMs);
     this.lose(`no keepalive of its etcd lease was answered for ${silentFor} ms (the process was stopped or etcd at ${this.#gateway.where} is unreachable), and the lease's TTL is ${this.ttlMs / 1000} s`);
     return false;
   }
@@ -115,7 +111,8 @@ export class EtcdLease {
   #schedule(): void {
     clearTimeout(this.#timer);
     if (this.#ended || this.#controller.signal.aborted) return;
-    const next = this.#inFlight === undefined ? Math.min(this.#deadline, this.#nextBeatAt) : this.#deadline;
+    const deadline = this.#clock.deadline;
+    const next = this.#inFlight === undefined ? Math.min(deadline, this.#nextBeatAt) : deadline;
     this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, next - performance.now()));
     if (!this.#ref) this.#timer.unref();
   }
@@ -133,7 +130,7 @@ export class EtcdLease {
     this.#inFlight = inFlight;
     this.#nextBeatAt = sentAt + this.ttlMs / 3;
     // No point waiting for an answer that would come after the deadline.
-    const timeoutMs = Math.max(1, Math.min(this.ttlMs / 3, this.#deadline - sentAt));
+    const timeoutMs = Math.max(1, Math.min(this.ttlMs / 3, this.#clock.deadline - sentAt));
     this.#gateway.call('lease/keepalive', { ID: this.id }, inFlight.signal, timeoutMs).then(
       (answer) => {
         this.#inFlight = undefined;
@@ -142,8 +139,7 @@ export class EtcdLease {
         // The gateway answers a keepalive of a dead lease with 200 and no TTL.
         if (!(ttl > 0)) return this.lose(`etcd at ${this.#gateway.where} says its lease ${BigInt(this.id).toString(16)} has expired`);
         if (!this.#checkDeadline()) return;
-        this.#deadline = Math.max(this.#deadline, sentAt + ttl * 1000 - this.#margin);
-        this.#wallDeadline = Math.max(this.#wallDeadline, sentAtWall + ttl * 1000 - this.#margin);
+        this.#clock.renewed(sentAt, sentAtWall);
         this.#schedule();
       },
       (error: unknown) => {
