@@ -194,7 +194,24 @@ describe('etcd backend', { skip: unavailable, timeout: 300_000 }, () => {
     server.etcdctl('lease', 'revoke', address.split('/').at(-1));
     const lost = await nextOf(holder.events, 'lost');
     assert.equal(lost.code, 'ERR_LOCK_LOST');
-    assert.match(lost.message, /has expired|no longer knows/u);
+    // The watch on its own key usually sees the deletion before the next keepalive learns the lease is gone.
+    assert.match(lost.message, /was deleted while it held the lock|has expired|no longer knows/u);
+  });
+
+  test('a keepalive answered without a TTL (the gateway\'s answer for a dead lease) ends the lease', async () => {
+    // The lease alone, without a key to watch: only the keepalive can tell.
+    const { EtcdGateway } = await import('../dist/backends/etcd/gateway.js');
+    const { EtcdLease } = await import('../dist/backends/etcd/lease.js');
+    const { parseEtcdUrl } = await import('../dist/backends/etcd/url.js');
+    const lease = await EtcdLease.grant(new EtcdGateway(parseEtcdUrl(server.url)), lockName('keepalive'), 3, undefined);
+    lease.setRef(true);
+    server.etcdctl('lease', 'revoke', BigInt(lease.id).toString(16));
+    const reason = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the lease was not declared lost within 20 s')), 20_000);
+      lease.lost.addEventListener('abort', () => { clearTimeout(timer); resolve(lease.lost.reason); }, { once: true });
+    });
+    assert.equal(reason.code, 'ERR_LOCK_LOST');
+    assert.match(reason.message, /says its lease [0-9a-f]+ has expired/u);
   });
 
   test('fences strictly increase across holders and processes', async (t) => {

@@ -71,13 +71,13 @@ export class EtcdGateway {
    * A streaming call (watch): resolves once a member accepted it, with the messages it sends until `signal` aborts
    * or the stream ends. Each message is the `result` of one line.
    */
-  async stream(path: string, body: Json, signal: AbortSignal): Promise<AsyncIterable<Json>> {
-    const answer = await this.#send(path, body, signal, REQUEST_TIMEOUT_MS, true);
+  async stream(path: string, body: Json, signal: AbortSignal, unref = false): Promise<AsyncIterable<Json>> {
+    const answer = await this.#send(path, body, signal, REQUEST_TIMEOUT_MS, true, unref);
     return lines(typeof answer === 'string' ? Readable.from([answer]) : answer, path);
   }
 
   /** The answer's text, or for a stream that was accepted, the response to read lines from. */
-  async #send(path: string, body: Json, signal: AbortSignal | undefined, timeoutMs: number, streaming: boolean): Promise<IncomingMessage | string> {
+  async #send(path: string, body: Json, signal: AbortSignal | undefined, timeoutMs: number, streaming: boolean, unref = false): Promise<IncomingMessage | string> {
     const { endpoints } = this.#target;
     let lastError: unknown;
     for (let tried = 0; tried < endpoints.length; tried++) {
@@ -97,7 +97,7 @@ export class EtcdGateway {
         try {
           const token = await this.#authToken(endpoint, attempt.signal, timeoutMs);
           if (token !== undefined) headers['authorization'] = token;
-          const response = await post(`${endpoint}/v3/${path}`, headers, JSON.stringify(body), attempt.signal);
+          const response = await post(`${endpoint}/v3/${path}`, headers, JSON.stringify(body), attempt.signal, unref);
           const ok = (response.statusCode ?? 0) < 300;
           if (streaming && ok) {
             clearTimeout(timer);

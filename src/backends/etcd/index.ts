@@ -105,7 +105,7 @@ export const etcdBackend: Backend = {
       }
       const kept = ours ?? (await waitAny(gateway, queued, lease, signal));
       await dropOthers(gateway, queued, kept);
-      lock = new EtcdLock(kept, lease);
+      lock = new EtcdLock(kept, lease, gateway);
       lock.setRef(options.ref);
       return lock;
     } catch (error) {

@@ -72,7 +72,7 @@ export async function contenders(gateway: EtcdGateway, dir: string, signal?: Abo
 export async function waitTurn(gateway: EtcdGateway, queued: Queued, lease: EtcdLease, signal: AbortSignal): Promise<void> {
   const stop = new AbortController();
   const any = AbortSignal.any([signal, lease.lost, stop.signal]);
-  const own = watchOwnKey(gateway, queued, lease, any);
+  const own = watchOwnKey(gateway, queued, lease, any, 'while it waited');
   try {
     for (;;) {
       any.throwIfAborted();
@@ -101,11 +101,17 @@ export async function waitTurn(gateway: EtcdGateway, queued: Queued, lease: Etcd
   }
 }
 
-/** Watches our own key while we wait: its deletion means our lease is gone, and the wait must end. */
-async function watchOwnKey(gateway: EtcdGateway, queued: Queued, lease: EtcdLease, signal: AbortSignal): Promise<void> {
+/**
+ * Watches our own key until `signal` aborts: its deletion means our lease is gone (revoked, expired) or someone
+ * deleted the key, and the next contender may already hold the lock: `lease.lose()` at once. While waiting, it ends
+ * the wait; while holding (`held`), it ends the lock without waiting for the next keepalive, and its connection does
+ * not keep the process alive.
+ * @internal
+ */
+export async function watchOwnKey(gateway: EtcdGateway, queued: Queued, lease: EtcdLease, signal: AbortSignal, when: string, held = false): Promise<void> {
   let from = String(BigInt(queued.revision) + 1n);
   while (!signal.aborted) {
-    const ended = await untilDeleted(gateway, queued.key, from, signal).then(() => true, () => false);
+    const ended = await untilDeleted(gateway, queued.key, from, signal, held).then(() => true, () => false);
     if (signal.aborted) return;
     // A DELETE event, or a watch that ended: look again before deciding.
     const view = ended ? await gateway.call('kv/range', { key: b64(queued.key) }, signal).catch(() => undefined) : undefined;
@@ -115,7 +121,7 @@ async function watchOwnKey(gateway: EtcdGateway, queued: Queued, lease: EtcdLeas
       continue;
     }
     if (contendersOf(view).length === 0) {
-      lease.lose(`its key ${queued.key} was deleted while it waited (its lease was revoked or expired)`);
+      lease.lose(`its key ${queued.key} was deleted ${when} (its lease was revoked or expired, or the key was deleted)`);
       return;
     }
     from = String(BigInt(revisionOf(view)) + 1n);
@@ -126,12 +132,12 @@ async function watchOwnKey(gateway: EtcdGateway, queued: Queued, lease: EtcdLeas
  * Resolves when `key` is deleted at or after `fromRevision`, or when the watch ends for any other reason (the
  * caller looks again: a compacted start revision, a member that lost its leader, a closed connection).
  */
-async function untilDeleted(gateway: EtcdGateway, key: string, fromRevision: string, signal: AbortSignal): Promise<void> {
+async function untilDeleted(gateway: EtcdGateway, key: string, fromRevision: string, signal: AbortSignal, unref = false): Promise<void> {
   const watch = new AbortController();
   const onAbort = (): void => watch.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    const messages = await gateway.stream('watch', { create_request: { key: b64(key), start_revision: fromRevision } }, watch.signal);
+    const messages = await gateway.stream('watch', { create_request: { key: b64(key), start_revision: fromRevision } }, watch.signal, unref);
     for await (const message of messages) {
       if (message['canceled'] === true) break;
       const events = Array.isArray(message['events']) ? (message['events'] as Json[]) : [];

@@ -17,10 +17,11 @@ function sender(secure: boolean): Promise<{ send: Send; agent: Agent }> | { send
  * One POST of JSON with node:http(s): the gateway's transport. Built in, like `fetch`, but measured here on Node 20
  * at 12 ms for a first request and 2 ms for the next where `fetch` took 60 ms and 8-19 ms, and `fetch` held the
  * process ~100 ms past the last request (see docs/etcd.md). Resolves with the response once its headers arrived;
- * aborting `signal` destroys the request (and the response stream) and rejects with its reason.
+ * aborting `signal` destroys the request (and the response stream) and rejects with its reason. `unref`: the
+ * connection does not keep the process alive.
  * @internal
  */
-export async function post(url: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<IncomingMessage> {
+export async function post(url: string, headers: Record<string, string>, body: string, signal: AbortSignal, unref = false): Promise<IncomingMessage> {
   const { send, agent } = await sender(url.startsWith('https:'));
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
@@ -34,6 +35,8 @@ export async function post(url: string, headers: Record<string, string>, body: s
       reject(signal.reason);
     };
     signal.addEventListener('abort', onAbort, { once: true });
+    // A held lock's own watch must not keep the process alive (the agent refs a reused socket first, then this runs).
+    if (unref) request.once('socket', (socket) => socket.unref());
     request.once('response', (response) => {
       response.once('close', () => signal.removeEventListener('abort', onAbort));
       resolve(response);
