@@ -10,7 +10,7 @@ import { printTable } from './lib/stats.mjs';
 
 const quick = process.argv.includes('--quick');
 const writeDocs = process.argv.includes('--write-docs');
-const suites = ['acquire', 'busy', 'scale', 'takeover', 'handoff', 'cli'];
+const suites = ['acquire', 'busy', 'scale', 'takeover', 'handoff', 'cli', 'etcd'];
 const rows = [];
 const skipped = [];
 const scripts = [];

@@ -5,6 +5,7 @@ export { Lock } from './lock.js';
 export { DEFAULT_PREFIX, SUN_PATH_BYTES, abstractAddress as lockAddress, printableAddress, type Scope } from './address.js';
 export type { AcquireOptions, StatusOptions, LockOptions, BackendName, ReplaceOptions } from './options.js';
 export type { PostgresOptions } from './backends/postgres/options.js';
+export type { EtcdOptions } from './backends/etcd/options.js';
 export type { Lease } from './backends/types.js';
 export type { Holder } from './holder/types.js';
 export type { IncomingMessage, MessageHandler, PeerIdentity } from './holder/messages.js';

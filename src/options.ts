@@ -4,16 +4,17 @@ import { InvalidOptionError } from './errors.js';
 import type { MessageHandler, PeerIdentity } from './holder/messages.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/frames.js';
 import { normalizePostgresOptions, type NormalizedPostgresOptions, type PostgresOptions } from './backends/postgres/options.js';
+import { normalizeEtcdOptions, type EtcdOptions, type NormalizedEtcdOptions } from './backends/etcd/options.js';
 
 /**
  * Where locks live. `abstract` (Linux abstract sockets) is the default on Linux, `lockfile` (a flock()ed file
  * plus a socket file) elsewhere; `postgres` spans machines. The `ONLYONE_BACKEND` environment variable overrides
- * the default.
+ * the default. `etcd` spans machines on an etcd cluster (etcd's own lock protocol, so it excludes `etcdctl lock`).
  */
-export type BackendName = 'abstract' | 'lockfile' | 'postgres';
+export type BackendName = 'abstract' | 'lockfile' | 'postgres' | 'etcd';
 
 /** Options that say which lock a name refers to. */
-export interface LockOptions extends PostgresOptions {
+export interface LockOptions extends PostgresOptions, EtcdOptions {
   /** `user` (default): one lock per user. `system`: one lock for every user of this network namespace. */
   readonly scope?: Scope;
   /** Address prefix, `onlyone/v1/` by default. Snap confinement needs `snap.<instance>.`. */
@@ -90,7 +91,7 @@ export interface ReplaceOptions {
 export const MAX_SLOTS: number = 1024;
 
 /** Options after defaults and validation. Frozen, null-prototype. @internal */
-export interface NormalizedOptions extends NormalizedPostgresOptions {
+export interface NormalizedOptions extends NormalizedPostgresOptions, NormalizedEtcdOptions {
   readonly scope: Scope;
   readonly prefix: string;
   readonly backend: BackendName;
@@ -115,7 +116,7 @@ export interface NormalizedOptions extends NormalizedPostgresOptions {
   readonly slots: number | undefined;
 }
 
-const BACKENDS: readonly BackendName[] = ['abstract', 'lockfile', 'postgres'];
+const BACKENDS: readonly BackendName[] = ['abstract', 'lockfile', 'postgres', 'etcd'];
 
 /**
  * Fills in defaults and validates every option, naming the option in any error.
@@ -150,6 +151,7 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
     replace: replaceOption(o.replace),
     slots: o.slots === undefined ? undefined : slotsOption(o.slots),
     ...normalizePostgresOptions(o),
+    ...normalizeEtcdOptions(o),
   } satisfies NormalizedOptions);
   return Object.freeze(normalized);
 }

@@ -45,11 +45,15 @@ test('names and options the library refuses exit 64 with its message', async () 
   assert.equal(tooLong.code, 64);
   assert.match(tooLong.stderr, /too long/);
   // A backend the library does not have, named or as a URL, is the library's ERR_INVALID_OPTION.
-  for (const backend of ['etcd', 'etcd://127.0.0.1:2379']) {
+  for (const backend of ['redis', 'redis://127.0.0.1:6379']) {
     const result = await cli(['run', '--backend', backend, lockName('cli-backend'), '--', 'true']);
     assert.equal(result.code, 64, result.stderr);
     assert.match(result.stderr, /The `backend` option must be one of 'abstract'/);
   }
+  // etcd exists: a member that cannot be reached is ERR_BACKEND, EX_UNAVAILABLE.
+  const noEtcd = await cli(['run', '--backend', 'etcd://127.0.0.1:9', lockName('cli-backend'), '--', 'true']);
+  assert.equal(noEtcd.code, 69, noEtcd.stderr);
+  assert.match(noEtcd.stderr, /Cannot reach etcd at http:\/\/127\.0\.0\.1:9: .*ECONNREFUSED/);
   // postgres exists: a server that cannot be reached is ERR_BACKEND, EX_UNAVAILABLE.
   const unreachable = await cli(['run', '--backend', 'postgres://nobody@127.0.0.1:1/locks', lockName('cli-backend'), '--', 'true']);
   assert.equal(unreachable.code, 69, unreachable.stderr);

@@ -2,6 +2,7 @@ import type { NormalizedOptions } from '../options.js';
 import { abstractBackend } from './abstract/index.js';
 import { lockfileBackend } from './lockfile/index.js';
 import { lazyPostgresBackend } from './postgres/lazy.js';
+import { lazyEtcdBackend } from './etcd/lazy.js';
 import type { Backend } from './types.js';
 
 /** The backend the options name. @internal */
@@ -13,6 +14,8 @@ export function backendFor(options: NormalizedOptions): Backend {
       return lockfileBackend;
     case 'postgres':
       return lazyPostgresBackend;
+    case 'etcd':
+      return lazyEtcdBackend;
   }
 }
 

@@ -15,6 +15,7 @@ const RUN_OPTIONS = {
   'no-inherit': { type: 'boolean' },
   grace: { type: 'string' },
   'idle-session-timeout': { type: 'string' },
+  ttl: { type: 'string' },
   forward: { type: 'boolean' },
   'on-message': { type: 'string' },
   'on-message-signal': { type: 'string' },
@@ -83,6 +84,7 @@ export function parseRun(args: readonly string[]): Parsed {
   if (idleSeconds !== undefined && !/^postgres(?:ql)?(?::\/\/|$)/iu.test(lock.backend ?? '')) {
     throw new UsageError('--idle-session-timeout needs the postgres backend (--backend postgres://...)', 'run');
   }
+  const ttlSeconds = ttlOption(values['ttl'], lock.backend);
   return {
     command: 'run',
     // No NAME: run-one's habit, the command line names the lock (main.ts derives the name).
@@ -97,6 +99,7 @@ export function parseRun(args: readonly string[]): Parsed {
     verbose: values['verbose'] === true,
     graceSeconds: seconds(values['grace'], '--grace', 'run') ?? 10,
     idleSessionTimeoutMs: idleSeconds === undefined ? undefined : Math.round(idleSeconds * 1000),
+    ttlSeconds,
     argv: [file, ...commandArgs],
     delays: loopDelays(seconds(values['restart-delay'], '--restart-delay', 'run'), seconds(values['max-delay'], '--max-delay', 'run')),
     forward: values['forward'] === true,
@@ -106,4 +109,12 @@ export function parseRun(args: readonly string[]): Parsed {
     slots,
     loop: loops[0] ?? 'once',
   };
+}
+
+/** `--ttl SECONDS`: the etcd lease's TTL, a whole number of seconds (etcd has no finer unit). */
+function ttlOption(value: string | boolean | undefined, backend: string | undefined): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (!/^etcds?(?::\/\/|$)/iu.test(backend ?? '')) throw new UsageError('--ttl needs the etcd backend (--backend etcd://...)', 'run');
+  if (!/^\d{1,8}$/u.test(value) || Number(value) < 1) throw new UsageError(`--ttl takes a whole number of seconds from 1, got '${value}'`, 'run');
+  return Number(value);
 }

@@ -4,7 +4,8 @@ import { EXIT_STATUSES } from './exit-codes.js';
 const LOCK_OPTIONS = `Lock options (every command):
   --scope user|system   user (default): one lock per user; system: one for every user
   --prefix PREFIX       address prefix (default onlyone/v1/; Snap needs snap.<instance>.)
-  --backend NAME|URL    backend, or a URL such as postgres://host/db (default abstract)
+  --backend NAME|URL    backend, or a URL such as postgres://host/db or etcd://host:2379
+                        (default abstract)
   --dir DIR             lock directory, for backends that use one
   --expect-user USER    the lock must be held by USER (name or uid): another holder is a squatter (exit 77)
   -h, --help            this help`;
@@ -93,6 +94,8 @@ Options:
                                 postgres: the server frees the lock of a holder silent this long
                                 (default 10s); a guard process kills COMMAND first if onlyone is
                                 stopped or dies (see docs/postgres.md)
+  --ttl SECONDS                 etcd: the lease's TTL (default 10): a holder silent this long loses
+                                the lock; a guard process kills COMMAND first (see docs/etcd.md)
   --slots N                     take one of N locks NAME#0..NAME#N-1: at most N run at once
                                 (the command gets ONLYONE_SLOT)
   --replace                     if NAME is held, stop its holder first (as 'onlyone stop') and take it

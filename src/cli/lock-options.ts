@@ -3,7 +3,7 @@ import type { LockArgs } from './args.js';
 
 /**
  * Library options for the lock the command line names. `--backend` takes a name, or a URL whose scheme
- * names the backend (`postgres://…` and `postgresql://…` mean `postgres`). The library validates both:
+ * names the backend (`postgres://…` and `postgresql://…` mean `postgres`; `etcd://…` and `etcds://…`, `etcd`). The library validates both:
  * an unknown backend is its `ERR_INVALID_OPTION`, which the CLI reports as a usage error.
  * @internal
  */
@@ -16,5 +16,5 @@ export function lockOptions(lock: LockArgs): StatusOptions & Record<string, unkn
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//iu.exec(backend);
   if (scheme === null) return Object.assign(options, { backend: backend as BackendName });
   const name = (scheme[1] ?? '').toLowerCase();
-  return Object.assign(options, { backend: (name === 'postgresql' ? 'postgres' : name) as BackendName, url: backend });
+  return Object.assign(options, { backend: (name === 'postgresql' ? 'postgres' : name === 'etcds' ? 'etcd' : name) as BackendName, url: backend });
 }

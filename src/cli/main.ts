@@ -73,6 +73,8 @@ const EXIT_FOR_ERROR: Readonly<Record<string, number>> = {
   ERR_PROTOCOL: ExitCode.remote,
   ERR_SEND_TIMEOUT: ExitCode.timeout,
   ERR_LOCK_BUSY: ExitCode.conflict,
+  // A waiter whose own lease ran out (etcd) lost its place in the queue.
+  ERR_LOCK_LOST: ExitCode.lost,
   ERR_UNSUPPORTED_PLATFORM: ExitCode.unavailable,
   ERR_UNSUPPORTED_RUNTIME: ExitCode.unavailable,
   ERR_BACKEND: ExitCode.unavailable,

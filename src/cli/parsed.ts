@@ -58,6 +58,8 @@ export type Parsed =
       readonly graceSeconds: number;
       /** postgres: the server frees the lock of a holder silent this long (the library's `idleSessionTimeoutMs`). */
       readonly idleSessionTimeoutMs: number | undefined;
+      /** etcd: the lease's TTL in seconds (the library's `ttlSeconds`). */
+      readonly ttlSeconds: number | undefined;
       readonly argv: readonly [string, ...string[]];
       /** On a conflict, send our argv and cwd to the holder and print its reply. */
       readonly forward: boolean;

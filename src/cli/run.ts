@@ -51,6 +51,7 @@ async function take(args: RunArgs, supervisor: Supervisor, onMessage: MessageHan
     ...(onMessage === undefined ? {} : { onMessage }),
     ...(args.slots === undefined ? {} : { slots: args.slots }),
     ...(args.idleSessionTimeoutMs === undefined ? {} : { idleSessionTimeoutMs: args.idleSessionTimeoutMs }),
+    ...(args.ttlSeconds === undefined ? {} : { ttlSeconds: args.ttlSeconds }),
     ...(args.replace ? { replace: { graceMs, killAfterMs: graceMs } } : {}),
   };
   const startedAt = performance.now();

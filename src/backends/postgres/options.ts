@@ -5,6 +5,8 @@ export interface PostgresOptions {
   /**
    * Connection string of the PostgreSQL server, e.g. `postgres://user@db.example:5432/app`.
    * Without it, `pg` reads libpq's environment variables (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGPASSWORD`).
+   * On the etcd backend: `etcd://[user[:password]@]host:2379[,host2:2379…]` (`etcds://` for TLS); without it,
+   * etcdctl's `ETCDCTL_ENDPOINTS` (default 127.0.0.1:2379), with `ETCDCTL_USER` for credentials.
    */
   readonly url?: string;
   /**
