@@ -1,0 +1,50 @@
+import type { HolderConnection } from '../../client/holder-connection.js';
+import { QueueTicket, holderTicket, ticketAddress, waitForPredecessor } from './queue.js';
+
+/**
+ * One waiter's use of the line for a lock (see queue.ts): take a ticket on the first wait, wait behind the
+ * nearest waiter ahead, and leave the line once the lock is taken or the wait ends.
+ * @internal
+ */
+export class WaitingLine {
+  readonly #addressOf: (n: number) => string;
+  readonly #lockAddress: string;
+  #ticket: QueueTicket | undefined;
+  #joined = false;
+
+  constructor(prefix: string, lockAddress: string) {
+    this.#lockAddress = lockAddress;
+    this.#addressOf = (n) => ticketAddress(prefix, lockAddress, n);
+  }
+
+  /** Our ticket, once in line. */
+  get ticket(): number | undefined {
+    return this.#ticket?.ticket;
+  }
+
+  /**
+   * Resolves true after waiting behind an earlier waiter (the caller then tries the lock again), false when it is
+   * our turn to watch the holder ourselves. `inspect` runs on the connection that reads the holder's ticket.
+   */
+  async waitTurn(pollIntervalMs: number, signal: AbortSignal | undefined, inspect?: (connection: HolderConnection) => Promise<void>): Promise<boolean> {
+    // Nothing answers: the lock is free, maybe for the instant of a handoff to a waiter ahead of us. Then only a
+    // line with nobody left ahead of us lets us try it: look for anyone in it at all.
+    const head = (await holderTicket(this.#lockAddress, inspect)) ?? 0;
+    if (!this.#joined) {
+      this.#joined = true;
+      this.#ticket = await QueueTicket.take(this.#addressOf, head);
+    }
+    if (this.#ticket === undefined) return false;
+    return waitForPredecessor(this.#addressOf, this.#ticket.ticket, head, this.#lockAddress, pollIntervalMs, signal);
+  }
+
+  /**
+   * Leaves the line, which wakes the waiter behind. Deferred to the next turn of the event loop: closing sockets
+   * costs a cold process a fraction of a millisecond, which must not delay the lock's acquisition.
+   */
+  leave(): void {
+    const ticket = this.#ticket;
+    this.#ticket = undefined;
+    if (ticket !== undefined) setImmediate(() => ticket.close());
+  }
+}
