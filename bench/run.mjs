@@ -43,19 +43,23 @@ async function main() {
     process.stderr.write(`bench: run ${i + 1} of ${runs} on Node ${process.version}\n`);
     const run = await oneRun(suites);
     results.runs.push(run);
+    // Written after every run, so a long series that is cut short still leaves its finished runs.
+    save(results);
     process.stdout.write(`\nonlyone benchmarks, run ${i + 1} of ${runs}: Node ${results.machine.node} (libuv ${results.machine.uv}), ${results.machine.cpu} × ${results.machine.cores}, load ${run.load.map((l) => l.toFixed(1)).join(' → ')}${values.quick ? ' (quick)' : ''}\n\n`);
     printTable(run.rows);
     process.stdout.write(`\ngoals:\n${run.goals.map((g) => `  ${formatGoal(g)}`).join('\n')}\n`);
     for (const s of run.scripts) process.stdout.write(`\n[bench/${s.suite}.mjs, exit ${s.status}]\n${s.output}`);
   }
-  const file = resultsFile(process.version);
-  mkdirSync(join(root, 'bench/results'), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  process.stdout.write(`wrote ${file}\n`);
+  process.stdout.write(`wrote ${resultsFile(process.version)}\n`);
   if (values['write-docs']) {
     const { writeDocs } = await import('./docs.mjs');
     writeDocs();
   }
+}
+
+function save(results) {
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  writeFileSync(resultsFile(process.version), `${JSON.stringify(results, null, 2)}\n`);
 }
 
 /** One full run of `suites`: rows, the goals checked on them, and the load average before and after. */

@@ -57,6 +57,7 @@ export const abstractBackend: Backend = {
     const required = requiredUid(options);
     let squatChecked = required === undefined;
     const line = new WaitingLine(options.prefix, address);
+    let took = false;
     try {
       // After waiting behind an earlier waiter, look at the line again before trying the lock: that waiter may
       // have left it just as the lock was handed to one further ahead.
@@ -64,7 +65,10 @@ export const abstractBackend: Backend = {
       for (;;) {
         const server = lookFirst ? undefined : await bindExclusive(address);
         lookFirst = false;
-        if (server !== undefined) return new SocketLock({ server, address, name, options, backend: KIND, queueTicket: line.ticket });
+        if (server !== undefined) {
+          took = true;
+          return new SocketLock({ server, address, name, options, backend: KIND, queueTicket: line.ticket });
+        }
         // Busy. Before reporting it or waiting on it, make sure the holder is not a foreign uid (a squatter).
         const checkSquat = !squatChecked && required !== undefined;
         if (!options.wait && request.describeHolder) {
@@ -96,7 +100,7 @@ export const abstractBackend: Backend = {
       }
     } finally {
       // After the bind: the waiter behind us wakes to find us holding the lock, and watches us.
-      line.leave();
+      line.leave(took);
     }
   },
 

@@ -3,6 +3,8 @@ import { HolderConnection } from '../../client/holder-connection.js';
 
 /** Longest wait for a holder's hello when reading its queue ticket: a holder that says nothing is treated as ticket 0. */
 const TICKET_HELLO_MS = 200;
+/** What a waiter that took the lock says to the one behind it before it leaves the line. */
+const TOOK = 't';
 /** Tickets tried when taking a place in line; far more than any real queue. */
 const MAX_TICKET_PROBES = 100_000;
 
@@ -62,10 +64,16 @@ export class QueueTicket {
     return undefined;
   }
 
-  /** Leaves the line: closes the ticket and hangs up on the waiter behind, which wakes it. Idempotent. */
-  close(): void {
+  /**
+   * Leaves the line: closes the ticket and hangs up on the waiter behind, which wakes it. With `took`, it first
+   * tells that waiter we now hold the lock (one byte), so it can watch us without looking at the line. Idempotent.
+   */
+  close(took: boolean): void {
     this.#server.close();
-    for (const socket of this.#sockets) socket.destroy();
+    for (const socket of this.#sockets) {
+      if (took) socket.end(TOOK);
+      else socket.destroy();
+    }
     this.#sockets.clear();
   }
 }
@@ -105,33 +113,56 @@ export async function holderTicket(address: string, inspect?: (connection: Holde
 }
 
 /**
- * Waits behind the nearest live waiter ahead of `mine` (tickets `mine - 1` down to `head + 1`): resolves true once
- * its ticket closes (it took the lock, gave up or died), or false at once when nobody is ahead (the caller then
- * watches the holder itself). Every `pollIntervalMs` it checks that the line is not stuck behind a waiter that
- * cannot move (a stopped process): if the lock stays free for `STALL_MS`, it resolves true so the caller takes it.
- * A lock free only for the instant of a handoff does not count, or a poll would jump the line.
- * Rejects with `signal.reason` on abort.
+ * Waits behind the nearest live waiter ahead of `mine` (tickets `mine - 1` down to `head + 1`). Resolves 'took' when
+ * that waiter left the line holding the lock (the caller watches it), 'left' when it left otherwise (gave up, died,
+ * or the line was stuck: the caller looks at the line again), or 'none' at once when nobody is ahead (the caller
+ * watches the holder itself). Every `pollIntervalMs` it checks that the line is not stuck behind a waiter that cannot
+ * move (a stopped process): only a lock that stays free for `STALL_MS` counts, or a poll during a handoff would
+ * jump the line. Rejects with `signal.reason` on abort.
  * @internal
  */
-export async function waitForPredecessor(addressOf: (n: number) => string, mine: number, head: number, lockAddress: string, pollIntervalMs: number, signal: AbortSignal | undefined): Promise<boolean> {
+export async function waitForPredecessor(addressOf: (n: number) => string, mine: number, head: number, lockAddress: string, pollIntervalMs: number, signal: AbortSignal | undefined): Promise<'took' | 'left' | 'none'> {
   for (let n = mine - 1; n > head; n--) {
     signal?.throwIfAborted();
-    const outcome = await HolderConnection.open(addressOf(n));
-    if (!outcome.ok) continue;
-    const connection = outcome.connection;
+    const socket = await connect(addressOf(n));
+    if (socket === undefined) continue;
+    let took = false;
+    socket.on('data', (chunk: Buffer) => {
+      if (chunk.includes(TOOK)) took = true;
+    });
+    const closed = new Promise<void>((resolve) => {
+      socket.once('end', resolve);
+      socket.once('close', resolve);
+    });
     try {
       for (;;) {
-        const woke = await wake(connection, pollIntervalMs, signal);
+        const woke = await wake(closed, pollIntervalMs, signal);
         if (woke !== 'poll') break;
         if ((await isFree(lockAddress)) && (await sleep(STALL_MS), await isFree(lockAddress))) break;
       }
     } finally {
-      connection.close();
+      socket.destroy();
     }
     signal?.throwIfAborted();
-    return true;
+    return took ? 'took' : 'left';
   }
-  return false;
+  return 'none';
+}
+
+/** A plain connection to a ticket, or undefined when nothing listens there. */
+function connect(address: string): Promise<net.Socket | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ path: address, allowHalfOpen: true });
+    socket.once('error', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.once('connect', () => {
+      socket.removeAllListeners('error');
+      socket.on('error', () => {});
+      resolve(socket);
+    });
+  });
 }
 
 /** How long the lock must stay free, with waiters ahead of us, before we stop waiting our turn. */
@@ -139,15 +170,15 @@ const STALL_MS = 100;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** True when nothing listens at `address`: connect is refused. */
-async function isFree(address: string): Promise<boolean> {
+/** True when nothing listens at `address`: connect is refused. @internal */
+export async function isFree(address: string): Promise<boolean> {
   const outcome = await HolderConnection.open(address);
   if (outcome.ok) outcome.connection.close();
   return !outcome.ok && (outcome.code === 'ECONNREFUSED' || outcome.code === 'ENOENT');
 }
 
-/** Resolves when `connection` closes, `ms` pass, or `signal` aborts, saying which. */
-async function wake(connection: HolderConnection, ms: number, signal: AbortSignal | undefined): Promise<'closed' | 'poll' | 'aborted'> {
+/** Resolves when `closed` does, `ms` pass, or `signal` aborts, saying which. */
+async function wake(closed: Promise<void>, ms: number, signal: AbortSignal | undefined): Promise<'closed' | 'poll' | 'aborted'> {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   try {
@@ -155,7 +186,7 @@ async function wake(connection: HolderConnection, ms: number, signal: AbortSigna
       timer = setTimeout(() => resolve('poll'), ms);
       onAbort = (): void => resolve('aborted');
       signal?.addEventListener('abort', onAbort, { once: true });
-      void connection.closed.then(() => resolve('closed'));
+      void closed.then(() => resolve('closed'));
     });
   } finally {
     clearTimeout(timer);

@@ -11,6 +11,8 @@ export class WaitingLine {
   readonly #lockAddress: string;
   #ticket: QueueTicket | undefined;
   #joined = false;
+  /** How our last wait behind another waiter ended. */
+  #ahead: 'took' | 'left' | 'none' = 'none';
 
   constructor(prefix: string, lockAddress: string) {
     this.#lockAddress = lockAddress;
@@ -27,6 +29,11 @@ export class WaitingLine {
    * our turn to watch the holder ourselves. `inspect` runs on the connection that reads the holder's ticket.
    */
   async waitTurn(pollIntervalMs: number, signal: AbortSignal | undefined, inspect?: (connection: HolderConnection) => Promise<void>): Promise<boolean> {
+    // The waiter ahead took the lock and said so (the usual case): watch it at once, without asking the line.
+    if (this.#ahead === 'took' && inspect === undefined) {
+      this.#ahead = 'none';
+      return false;
+    }
     // Nothing answers: the lock is free, maybe for the instant of a handoff to a waiter ahead of us. Then only a
     // line with nobody left ahead of us lets us try it: look for anyone in it at all.
     const head = (await holderTicket(this.#lockAddress, inspect)) ?? 0;
@@ -35,16 +42,17 @@ export class WaitingLine {
       this.#ticket = await QueueTicket.take(this.#addressOf, head);
     }
     if (this.#ticket === undefined) return false;
-    return waitForPredecessor(this.#addressOf, this.#ticket.ticket, head, this.#lockAddress, pollIntervalMs, signal);
+    this.#ahead = await waitForPredecessor(this.#addressOf, this.#ticket.ticket, head, this.#lockAddress, pollIntervalMs, signal);
+    return this.#ahead !== 'none';
   }
 
   /**
-   * Leaves the line, which wakes the waiter behind. Deferred to the next turn of the event loop: closing sockets
+   * Leaves the line, which wakes the waiter behind (`took`: telling it we hold the lock now). Deferred to the next turn of the event loop: closing sockets
    * costs a cold process a fraction of a millisecond, which must not delay the lock's acquisition.
    */
-  leave(): void {
+  leave(took: boolean): void {
     const ticket = this.#ticket;
     this.#ticket = undefined;
-    if (ticket !== undefined) setImmediate(() => ticket.close());
+    if (ticket !== undefined) setImmediate(() => ticket.close(took));
   }
 }
