@@ -92,11 +92,11 @@ export const abstractBackend: Backend = {
             }
           : undefined;
         // In line behind an earlier waiter: its leaving wakes us, and the holder's release does not.
-        if (await line.waitTurn(options.pollIntervalMs, signal, inspect)) {
+        if (await line.waitTurn(options.pollIntervalMs, signal)) {
           lookFirst = true;
           continue;
         }
-        await waitForRelease(address, options.pollIntervalMs, signal, state, squatChecked ? undefined : inspect);
+        await waitForRelease(address, options.pollIntervalMs, signal, state, inspect);
       }
     } finally {
       // After the bind: the waiter behind us wakes to find us holding the lock, and watches us.

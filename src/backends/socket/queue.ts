@@ -94,16 +94,15 @@ function listen(address: string): Promise<net.Server | 'in-use' | 'failed'> {
 
 /**
  * The queue ticket of the lock's holder, from its hello (`queueTicket`), or 0 when it has none (it took the lock
- * without waiting, or predates the queue, or says nothing). `inspect` runs on the same connection first (the
- * squatting check), and its failure rejects. Undefined when nothing answers at `address` (the lock may be free).
+ * without waiting, or predates the queue, or says nothing). Undefined when nothing answers at `address` (the lock
+ * may be free).
  * @internal
  */
-export async function holderTicket(address: string, inspect?: (connection: HolderConnection) => Promise<void>): Promise<number | undefined> {
+export async function holderTicket(address: string): Promise<number | undefined> {
   const outcome = await HolderConnection.open(address);
   if (!outcome.ok) return undefined;
   const connection = outcome.connection;
   try {
-    await inspect?.(connection);
     const hello = await connection.hello(TICKET_HELLO_MS).catch(() => undefined);
     const ticket = hello?.['queueTicket'];
     return typeof ticket === 'number' && Number.isSafeInteger(ticket) && ticket > 0 ? ticket : 0;

@@ -1,4 +1,3 @@
-import type { HolderConnection } from '../../client/holder-connection.js';
 import { QueueTicket, holderTicket, ticketAddress, waitForPredecessor } from './queue.js';
 
 /**
@@ -25,18 +24,19 @@ export class WaitingLine {
   }
 
   /**
-   * Resolves true after waiting behind an earlier waiter (the caller then tries the lock again), false when it is
-   * our turn to watch the holder ourselves. `inspect` runs on the connection that reads the holder's ticket.
+   * Resolves true after waiting behind an earlier waiter (the caller then looks again), false when it is our turn to
+   * watch the holder ourselves. The squatting check stays with that watch, which runs it while it already waits:
+   * here it would delay the first watch by koffi's load.
    */
-  async waitTurn(pollIntervalMs: number, signal: AbortSignal | undefined, inspect?: (connection: HolderConnection) => Promise<void>): Promise<boolean> {
+  async waitTurn(pollIntervalMs: number, signal: AbortSignal | undefined): Promise<boolean> {
     // The waiter ahead took the lock and said so (the usual case): watch it at once, without asking the line.
-    if (this.#ahead === 'took' && inspect === undefined) {
+    if (this.#ahead === 'took') {
       this.#ahead = 'none';
       return false;
     }
     // Nothing answers: the lock is free, maybe for the instant of a handoff to a waiter ahead of us. Then only a
     // line with nobody left ahead of us lets us try it: look for anyone in it at all.
-    const head = (await holderTicket(this.#lockAddress, inspect)) ?? 0;
+    const head = (await holderTicket(this.#lockAddress)) ?? 0;
     if (!this.#joined) {
       this.#joined = true;
       this.#ticket = await QueueTicket.take(this.#addressOf, head);
