@@ -80,3 +80,24 @@ test('run --exec refuses the options that need onlyone to stay, with one clear l
   }
   assert.equal((await statusJson(name)).code, 1);
 });
+
+test('run --exec on the lockfile backend: the command holds the lock file itself', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'onlyone-exec-'));
+  const name = lockName('exec');
+  const where = ['--backend', 'lockfile', '--dir', dir];
+  try {
+    // From inside the command: the lock is held, and by this very process (the shell that replaced onlyone).
+    const check = `${node} ${main} status --json ${where.join(' ')} ${name} > ${join(dir, 'status.json')}; echo "status $? pid $$"`;
+    const result = await cli(['run', '--exec', ...where, name, '--', 'sh', '-c', check]);
+    assert.equal(result.code, 0, result.stderr);
+    const [, code, pid] = /^status (\d+) pid (\d+)$/mu.exec(result.stdout) ?? [];
+    assert.equal(code, '0', 'held while the command runs');
+    assert.equal(JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')).pid, Number(pid));
+    assert.equal((await cli(['status', ...where, name])).code, 1, 'freed when the command exits');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
