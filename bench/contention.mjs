@@ -29,7 +29,8 @@ async function queue(kind, dir, waiters) {
     for (let i = 0; i < waiters; i++) {
       const waiter = spawnJson(process.execPath, [actor(file), 'chain', target, String(HOLD_MS)]);
       queued.push(waiter);
-      await expectEvent(waiter, 'waiting', 30_000);
+      // Generous: on a machine at load 60 a Node process has taken more than 30 s to start.
+      await expectEvent(waiter, 'waiting', 180_000);
       await sleep(QUEUE_MS);
     }
     await sleep(200);
