@@ -4,8 +4,13 @@ export interface ExecLibc {
   readonly fcntl: (fd: number, command: number, argument: number) => number;
   /** `execve(2)`; returns only on failure. `argv` and `envp` end with null. */
   readonly execve: (path: string, argv: ReadonlyArray<string | null>, envp: ReadonlyArray<string | null>) => number;
+  /** `signal(sig, SIG_IGN)`: the disposition an ignored signal keeps across execve(2). */
+  readonly ignore: (signal: number) => void;
   readonly errno: () => number;
 }
+
+/** SIG_IGN, as the handler argument of signal(2). */
+const SIG_IGN = 1;
 
 interface Koffi {
   load(path: string | null): { func(definition: string): unknown };
@@ -33,8 +38,10 @@ export async function loadExecLibc(): Promise<ExecLibc> {
     }
   }
   if (libc === undefined) throw failure;
+  const signal = libc.func('intptr_t signal(int, intptr_t)') as (signal: number, handler: number) => number;
   return {
     fcntl: libc.func('int fcntl(int, int, int)') as ExecLibc['fcntl'],
+    ignore: (number) => void signal(number, SIG_IGN),
     execve: libc.func('int execve(const char *, const char **, const char **)') as ExecLibc['execve'],
     errno: () => koffi.errno(),
   };

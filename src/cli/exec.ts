@@ -1,7 +1,9 @@
 import { accessSync, constants, statSync } from 'node:fs';
+import { constants as os } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Lock } from '../index.js';
 import type { Parsed } from './args.js';
+import { caller } from './caller.js';
 import { loadExecLibc, type ExecLibc } from './exec-native.js';
 import { ExitCode, type Outcome } from './exit-codes.js';
 
@@ -44,6 +46,13 @@ export async function execHolding(lock: Lock, args: RunArgs): Promise<Outcome> {
   const env = commandEnv(lock, fd);
   // Caught signals are reset to their default by execve(2); Node's own ignored ones would otherwise stay ignored.
   for (const signal of NODE_IGNORED) process.on(signal, () => {});
+  // As flock(1) would pass them: the caller's descriptors (node marked them close-on-exec) and ignored signals.
+  const from = caller();
+  for (const inherited of from.fds ?? []) libc.fcntl(inherited, F_SETFD, 0);
+  for (const signal of from.ignored) {
+    const number = os.signals[signal];
+    if (number !== undefined) libc.ignore(number);
+  }
   if (libc.fcntl(fd, F_SETFD, 0) !== 0) return fail(`--exec: cannot keep the lock's descriptor open across exec (errno ${libc.errno()})`, ExitCode.internal);
   const execve = (process as unknown as { execve?: Execve }).execve;
   try {
