@@ -19,8 +19,8 @@ export function rawListen(address) {
   });
 }
 
-export async function run({ quick = false } = {}) {
-  const rounds = quick ? 300 : 3000;
+export async function run({ quick = false, scale = 1 } = {}) {
+  const rounds = quick ? 300 : Math.round(3000 * scale);
   const name = benchName('acquire');
   const address = rawAddress('acquire');
   const dir = tempDir();

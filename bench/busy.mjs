@@ -15,8 +15,8 @@ function failedBind(address) {
   );
 }
 
-export async function run({ quick = false } = {}) {
-  const rounds = quick ? 200 : 2000;
+export async function run({ quick = false, scale = 1 } = {}) {
+  const rounds = quick ? 200 : Math.round(2000 * scale);
   const name = benchName('busy');
   const address = rawAddress('busy');
   const holder = spawnJson(process.execPath, [actor('onlyone.mjs'), 'hold', name]);

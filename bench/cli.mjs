@@ -10,7 +10,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const rounds = Math.max(30, Number(process.argv[2] ?? 60) || 60);
+const quick = process.argv.includes('--quick');
+const rounds = quick ? 10 : Math.max(30, Number(process.argv[2] ?? 60) || 60);
 const loadBefore = loadavg()[0];
 const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const floor = fileURLToPath(new URL('./actors/cli-floor.cjs', import.meta.url));
@@ -21,6 +22,8 @@ const contenders = {
   'node -e 0': () => [process.execPath, ['-e', '0']],
   'onlyone run NAME -- true': () => [process.execPath, [main, 'run', `bench-${randomBytes(6).toString('hex')}`, '--', 'true']],
   'flock -n FILE true': () => ['flock', ['-n', lockFile, 'true']],
+  // No wrapper left while the command runs, but koffi is loaded to hand the lock's descriptor over.
+  'onlyone run --exec NAME -- true': () => [process.execPath, [main, 'run', '--exec', `bench-${randomBytes(6).toString('hex')}`, '--', 'true']],
   // What any Node wrapper must do (parseArgs, abstract listen, spawn with fd 3): the floor for the row above.
   'floor: parseArgs + listen + spawn': () => [process.execPath, [floor, `bench-${randomBytes(6).toString('hex')}`, '--', 'true']],
 };

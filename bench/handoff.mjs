@@ -7,10 +7,10 @@ import { printTable, summarize } from './lib/stats.mjs';
 
 const GROUP = 'handoff on graceful release, waiter in another process';
 
-export async function run({ quick = false } = {}) {
+export async function run({ quick = false, scale = 1 } = {}) {
   const dir = tempDir();
   const keys = ['onlyone', 'flock(2) via koffi, Node holder+waiter', 'proper-lockfile, minimum stale (2 s)', 'polling every 100 ms'];
-  const samples = await runTrials(keys, { trials: quick ? 5 : 30, how: 'release', dir }).finally(() => rmSync(dir, { recursive: true, force: true }));
+  const samples = await runTrials(keys, { trials: quick ? 5 : Math.round(30 * scale), how: 'release', dir }).finally(() => rmSync(dir, { recursive: true, force: true }));
   return Object.entries(samples).map(([name, s]) => summarize({ group: GROUP, name: name.replace(', minimum stale (2 s)', ' (retries every 100 ms)'), unit: 'ms', samples: s }));
 }
 

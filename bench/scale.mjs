@@ -6,9 +6,9 @@ import { microsSince, printTable, summarize } from './lib/stats.mjs';
 
 const GROUP = 'acquire+release with N other locks held by the process';
 
-export async function run({ quick = false } = {}) {
+export async function run({ quick = false, scale = 1 } = {}) {
   const levels = [1, 100, 10_000];
-  const rounds = quick ? 300 : 2000;
+  const rounds = quick ? 300 : Math.round(2000 * scale);
   const held = [];
   const rows = [];
   const base = benchName('scale');

@@ -10,14 +10,14 @@ import { printTable, summarize } from './lib/stats.mjs';
 
 const GROUP = 'takeover after SIGKILL, waiter in another process';
 
-export async function run({ quick = false } = {}) {
+export async function run({ quick = false, scale = 1 } = {}) {
   const dir = tempDir();
   const now = nativeHelper('now');
   const keys = ['onlyone', 'flock(2) via koffi, Node holder+waiter', 'polling every 100 ms'];
   const notes = [];
   if (hasFlock() && now !== undefined) keys.splice(2, 0, 'flock(1) holder+waiter');
   else notes.push('flock(1) skipped: needs util-linux flock and gcc');
-  const interleaved = await runTrials(keys, { trials: quick ? 5 : 30, how: 'kill', dir, now });
+  const interleaved = await runTrials(keys, { trials: quick ? 5 : Math.round(30 * scale), how: 'kill', dir, now });
   // proper-lockfile waits for its stale time, so its trials run concurrently (each on its own file).
   const slow = await runTrials(['proper-lockfile, minimum stale (2 s)'], { trials: quick ? 2 : 6, how: 'kill', dir, concurrent: true });
   const slower = await runTrials(['proper-lockfile, default stale (10 s)'], { trials: quick ? 1 : 3, how: 'kill', dir, concurrent: true });

@@ -1,6 +1,8 @@
 // A benchmark actor: `hold NAME` acquires and holds until stdin says "release" (or it is killed);
 // `wait NAME` waits for the lock and reports the CLOCK_MONOTONIC time of acquisition;
-// `poll NAME MS` tries every MS ms instead of waiting (the polling-loop anchor).
+// `poll NAME MS` tries every MS ms instead of waiting (the polling-loop anchor);
+// `chain NAME MS` waits, reports its acquisition, holds MS ms, reports the time just before its release, releases
+// and exits (one link of the contention benchmark's queue).
 import { acquire, tryAcquire } from '../../dist/index.js';
 
 const [mode, name, arg] = process.argv.slice(2);
@@ -25,6 +27,16 @@ if (mode === 'hold') {
   await pending;
   const t = now();
   emit({ event: 'acquired', t });
+  process.exit(0);
+} else if (mode === 'chain') {
+  const pending = acquire(name, { wait: true });
+  emit({ event: 'waiting' });
+  const lock = await pending;
+  emit({ event: 'acquired', t: now(), pid: process.pid });
+  await new Promise((resolve) => setTimeout(resolve, Number(arg)));
+  const t = now();
+  await lock.release();
+  emit({ event: 'released', t, pid: process.pid });
   process.exit(0);
 } else if (mode === 'poll') {
   const interval = Number(arg);

@@ -37,6 +37,7 @@ const RUN_OPTIONS = {
   fcntl: { type: 'boolean' },
   start: { type: 'string' },
   length: { type: 'string' },
+  exec: { type: 'boolean' },
 } as const satisfies Options;
 
 /**
@@ -85,6 +86,8 @@ export function parseRun(args: readonly string[]): Parsed {
     throw new UsageError('--idle-session-timeout needs the postgres backend (--backend postgres://...)', 'run');
   }
   const ttlSeconds = ttlOption(values['ttl'], lock.backend);
+  const exec = values['exec'] === true;
+  if (exec) refuseWithExec(values, lock.backend, loops[0]);
   return {
     command: 'run',
     // No NAME: run-one's habit, the command line names the lock (main.ts derives the name).
@@ -108,6 +111,7 @@ export function parseRun(args: readonly string[]): Parsed {
     replace,
     slots,
     loop: loops[0] ?? 'once',
+    exec,
   };
 }
 
@@ -117,4 +121,26 @@ function ttlOption(value: string | boolean | undefined, backend: string | undefi
   if (!/^etcds?(?::\/\/|$)/iu.test(backend ?? '')) throw new UsageError('--ttl needs the etcd backend (--backend etcd://...)', 'run');
   if (!/^\d{1,8}$/u.test(value) || Number(value) < 1) throw new UsageError(`--ttl takes a whole number of seconds from 1, got '${value}'`, 'run');
   return Number(value);
+}
+
+/** Options whose work needs onlyone to stay beside the command, which `--exec` gives up. */
+const NEEDS_SUPERVISOR = ['on-message', 'on-message-signal', 'no-inherit', 'close'] as const;
+
+/**
+ * `--exec` replaces onlyone with the command: nothing is left to restart it, answer messages, renew a lease or
+ * kill it when a lease is lost. Refuse the options that need that, by name.
+ * @throws UsageError
+ */
+function refuseWithExec(values: Readonly<Record<string, unknown>>, backend: string | undefined, loop: string | undefined): void {
+  const why = 'needs onlyone to stay and supervise the command';
+  if (loop !== undefined) throw new UsageError(`--exec cannot be used with --${loop}: it ${why}`, 'run');
+  for (const option of NEEDS_SUPERVISOR) {
+    if (values[option] === undefined) continue;
+    const reason = option === 'no-inherit' || option === 'close' ? 'with --exec the command holds the lock itself' : `it ${why}`;
+    throw new UsageError(`--exec cannot be used with --${option}: ${reason}`, 'run');
+  }
+  const kind = /^([a-z][a-z0-9+.-]*)(?::|$)/iu.exec(backend ?? '')?.[1]?.toLowerCase();
+  if (kind !== undefined && kind !== 'abstract' && kind !== 'lockfile') {
+    throw new UsageError(`--exec cannot be used with the ${kind === 'postgresql' ? 'postgres' : kind} backend: its lease ${why}`, 'run');
+  }
 }

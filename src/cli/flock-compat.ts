@@ -19,10 +19,11 @@ export const RUN_SHORT: Readonly<Record<string, { readonly long: string; readonl
   c: { long: 'command', value: 'required' },
   s: { long: 'shared', value: 'none' },
   u: { long: 'unlock', value: 'none' },
+  F: { long: 'exec', value: 'none' },
 };
 
 /** Long spellings that flock(1) accepts for one of `run`'s options. @internal */
-export const RUN_LONG_ALIASES: Readonly<Record<string, string>> = { '--nb': '--nonblock', '--nonblocking': '--nonblock' };
+export const RUN_LONG_ALIASES: Readonly<Record<string, string>> = { '--nb': '--nonblock', '--nonblocking': '--nonblock', '--no-fork': '--exec' };
 
 /** flock(1) options with no onlyone equivalent, and the one line that says what to use instead. */
 const REFUSED: ReadonlyArray<readonly [option: string, shown: string, answer: string]> = [

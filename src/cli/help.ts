@@ -114,6 +114,12 @@ Options:
   --max-delay DURATION          loops: the longest pause (default 60s); a run that succeeded or lasted
                                 this long (and 10s) brings the pause back to --restart-delay
 
+  -F, --exec, --no-fork         replace onlyone with COMMAND (flock -F): same pid, no wrapper left in
+                                memory; COMMAND holds the lock on the fd ONLYONE_FD names and it is freed
+                                when COMMAND exits. Nothing forwards signals or answers messages (a holder
+                                is then named from /proc, after a 1s hello timeout). Needs koffi. Not with
+                                --no-inherit, the loops, --on-message*, or a leased backend (postgres)
+
 flock(1) options, accepted so that a copied line works:
   -n, --nb, --nonblock          fail at once if NAME is held (onlyone's default); also --nonblocking
   -x, -e, --exclusive           an exclusive lock (the only kind onlyone takes)

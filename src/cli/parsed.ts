@@ -71,6 +71,8 @@ export type Parsed =
       readonly slots: number | undefined;
       readonly loop: LoopMode;
       readonly delays: LoopDelays;
+      /** `--exec`: replace onlyone with the command, which then holds the lock itself (no supervisor). */
+      readonly exec: boolean;
     }
   | { readonly command: 'status'; readonly name: string; readonly lock: LockArgs; readonly json: boolean; readonly slots: number | undefined }
   | { readonly command: 'list'; readonly lock: LockArgs; readonly json: boolean }

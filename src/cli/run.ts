@@ -24,6 +24,8 @@ export async function run(parsed: RunArgs): Promise<Outcome> {
     const taken = await take(args, supervisor, onMessage);
     if (taken.lock !== undefined) {
       if (taken.lock.replaced !== undefined && !args.quiet) process.stderr.write(`onlyone: replaced the previous holder (${taken.lock.replaced})\n`);
+      // --exec: no supervisor; the command replaces us and holds the lock itself.
+      if (args.exec) return (await import('./exec.js')).execHolding(taken.lock, args);
       return supervisor.supervise(taken.lock);
     }
     if (taken.busy === undefined) return { code: args.conflictCode };

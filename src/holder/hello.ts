@@ -12,6 +12,8 @@ export interface HelloInput {
   readonly acquiredAt: number;
   readonly backend: string;
   readonly fence: string | undefined;
+  /** The holder's place in the waiters' line when it took the lock (see backends/socket/queue.ts); 0 or absent: none. */
+  readonly queueTicket?: number | undefined;
 }
 
 /** Keeps hello well under the control-frame cap even for a process with a huge command line. */
@@ -61,6 +63,7 @@ export function buildHello(input: HelloInput): Frame {
     acquiredAt: input.acquiredAt,
     backend: input.backend,
     ...(input.fence === undefined ? {} : { fence: input.fence }),
+    ...(input.queueTicket === undefined || input.queueTicket === 0 ? {} : { queueTicket: input.queueTicket }),
   };
 }
 

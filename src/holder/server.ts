@@ -87,10 +87,24 @@ export class HolderServer {
     }
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
+    warmStderr();
     this.#helloBytes ??= encodeFrame(this.#options.hello());
     socket.write(this.#helloBytes);
     new Connection(socket, this.#options, () => this.#closed).start();
   }
+}
+
+let stderrReady = false;
+
+/**
+ * Node's `Socket#destroy()` reads `process.stderr`, and the first read builds that stream (a TTY or file check,
+ * about a millisecond in a cold process). Build it when the first peer connects, off the release path: otherwise
+ * the first release pays it between closing the listener and hanging up on the waiters.
+ */
+function warmStderr(): void {
+  if (stderrReady) return;
+  stderrReady = true;
+  void process.stderr;
 }
 
 /** One accepted peer: reads its frames and answers them. */

@@ -20,7 +20,8 @@ function readRecords(dir) {
 
 /**
  * Checks the logs in `dir`. Returns the sections, the most that ever overlapped, the violations (instants
- * where more than `limit` overlapped), the longest completed wait and the longest wait cut short by a kill.
+ * where more than `limit` overlapped), the longest and the average completed wait, and the longest wait cut short
+ * by a kill.
  */
 export function check(dir, limit) {
   const records = readRecords(dir);
@@ -32,12 +33,18 @@ export function check(dir, limit) {
   const sections = [];
   const unended = [];
   let longestWait = 0n;
+  let totalWait = 0n;
+  let waits = 0;
   let longestCutWait = 0n;
   for (const r of records) {
     if (r.kind === 'WAIT') waiting.set(r.pid, r.t);
     else if (r.kind === 'ACQUIRED') {
       const since = waiting.get(r.pid);
       if (since !== undefined && r.t - since > longestWait) longestWait = r.t - since;
+      if (since !== undefined) {
+        totalWait += r.t - since;
+        waits++;
+      }
       waiting.delete(r.pid);
       open.set(r.pid, r.t);
     } else if (r.kind === 'RELEASED') {
@@ -77,6 +84,7 @@ export function check(dir, limit) {
     violations,
     unended,
     longestWaitMs: Number(longestWait) / 1e6,
+    averageWaitMs: waits === 0 ? 0 : Number(totalWait) / waits / 1e6,
     longestCutWaitMs: Number(longestCutWait) / 1e6,
   };
 }

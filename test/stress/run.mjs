@@ -91,7 +91,7 @@ async function phase(label, slots, phaseSeconds = seconds) {
   if (result.sections < 10) problems.push(`only ${result.sections} critical sections completed: the lock made no progress`);
   if (slots > 0 && result.maxOverlap < 2) problems.push(`slots = ${slots} but never more than ${result.maxOverlap} holder at once`);
   log(`${label}: ${result.sections} critical sections (${result.killedHolders} ended by SIGKILL), ${result.kills} kills by chaos, ${spawned} processes in all`);
-  log(`${label}: most holders at once ${result.maxOverlap} (limit ${limit}); longest wait ${result.longestWaitMs.toFixed(1)} ms; longest wait ended by a kill ${result.longestCutWaitMs.toFixed(1)} ms`);
+  log(`${label}: most holders at once ${result.maxOverlap} (limit ${limit}); longest wait ${result.longestWaitMs.toFixed(1)} ms against an average of ${result.averageWaitMs.toFixed(1)} ms (${(result.longestWaitMs / result.averageWaitMs).toFixed(1)}×); longest wait ended by a kill ${result.longestCutWaitMs.toFixed(1)} ms`);
   if (problems.length === 0 || slots < 0) rmSync(dir, { recursive: true, force: true });
   return problems.map((p) => `${label}: ${p}`);
 }

@@ -15,6 +15,7 @@ import { stopSocketHolder } from '../socket/stop.js';
 import { waitForRelease, type WaitState } from '../socket/wait.js';
 import type { AcquireRequest, Backend, BackendLock, StopStage } from '../types.js';
 import { isAbstractBound } from '../../proc/net-unix.js';
+import { WaitingLine } from '../socket/waiting-line.js';
 
 export { readHolder };
 
@@ -55,32 +56,51 @@ export const abstractBackend: Backend = {
     const state: WaitState = { refusals: 0 };
     const required = requiredUid(options);
     let squatChecked = required === undefined;
-    for (;;) {
-      const server = await bindExclusive(address);
-      if (server !== undefined) return new SocketLock({ server, address, name, options, backend: KIND });
-      // Busy. Before reporting it or waiting on it, make sure the holder is not a foreign uid (a squatter).
-      const checkSquat = !squatChecked && required !== undefined;
-      if (!options.wait && request.describeHolder) {
-        const { holder, boundUid: uid } = await inspectHolder(address, options.helloTimeoutMs);
-        // The kernel's uid of the binder; without koffi, the uid /proc confirmed for a verified holder.
-        const confirmed = uid ?? (holder?.verified === true && holder.uid >= 0 ? holder.uid : undefined);
-        if (required !== undefined && confirmed !== undefined && confirmed !== required) throw squattedError(name, confirmed, holder, options);
-        throw new LockBusyError(name, holder);
+    const line = new WaitingLine(options.prefix, address);
+    let took = false;
+    try {
+      // After waiting behind an earlier waiter, look at the line again before trying the lock: that waiter may
+      // have left it just as the lock was handed to one further ahead.
+      let lookFirst = false;
+      for (;;) {
+        const server = lookFirst ? undefined : await bindExclusive(address);
+        lookFirst = false;
+        if (server !== undefined) {
+          took = true;
+          return new SocketLock({ server, address, name, options, backend: KIND, queueTicket: line.ticket });
+        }
+        // Busy. Before reporting it or waiting on it, make sure the holder is not a foreign uid (a squatter).
+        const checkSquat = !squatChecked && required !== undefined;
+        if (!options.wait && request.describeHolder) {
+          const { holder, boundUid: uid } = await inspectHolder(address, options.helloTimeoutMs);
+          // The kernel's uid of the binder; without koffi, the uid /proc confirmed for a verified holder.
+          const confirmed = uid ?? (holder?.verified === true && holder.uid >= 0 ? holder.uid : undefined);
+          if (required !== undefined && confirmed !== undefined && confirmed !== required) throw squattedError(name, confirmed, holder, options);
+          throw new LockBusyError(name, holder);
+        }
+        if (!options.wait) {
+          if (checkSquat) await assertNotSquatted(name, address, options, await boundUid(address));
+          throw new LockBusyError(name, undefined);
+        }
+        // Waiting: the wait's own connection is checked while it already watches the holder (koffi may be loading).
+        const inspect = checkSquat
+          ? async (connection: HolderConnection): Promise<void> => {
+              const fd = connection.fd;
+              await assertNotSquatted(name, address, options, fd === undefined ? undefined : (await peerCredentials(fd))?.uid);
+              // Only a finished check counts: a release that wins the race leaves it for the next busy round.
+              squatChecked = true;
+            }
+          : undefined;
+        // In line behind an earlier waiter: its leaving wakes us, and the holder's release does not.
+        if (await line.waitTurn(options.pollIntervalMs, signal)) {
+          lookFirst = true;
+          continue;
+        }
+        await waitForRelease(address, options.pollIntervalMs, signal, state, inspect);
       }
-      if (!options.wait) {
-        if (checkSquat) await assertNotSquatted(name, address, options, await boundUid(address));
-        throw new LockBusyError(name, undefined);
-      }
-      // Waiting: the wait's own connection is checked while it already watches the holder (koffi may be loading).
-      const inspect = checkSquat
-        ? async (connection: HolderConnection): Promise<void> => {
-            const fd = connection.fd;
-            await assertNotSquatted(name, address, options, fd === undefined ? undefined : (await peerCredentials(fd))?.uid);
-            // Only a finished check counts: a release that wins the race leaves it for the next busy round.
-            squatChecked = true;
-          }
-        : undefined;
-      await waitForRelease(address, options.pollIntervalMs, signal, state, inspect);
+    } finally {
+      // After the bind: the waiter behind us wakes to find us holding the lock, and watches us.
+      line.leave(took);
     }
   },
 

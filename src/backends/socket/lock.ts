@@ -16,6 +16,8 @@ export interface SocketLockInit {
   readonly backend: string;
   /** Slot index, when the lock is one of `slots`; `name` is then the base name. */
   readonly slot?: number;
+  /** The waiters' line ticket this holder waited with (said in its hello, so the line behind it stays in order). */
+  readonly queueTicket?: number | undefined;
   /** Extra cleanup after the socket is closed (the lockfile backend unlocks its file here). */
   readonly afterClose?: () => void;
 }
@@ -76,6 +78,7 @@ export class SocketLock implements BackendLock {
           acquiredAt,
           backend: init.backend,
           fence: undefined,
+          queueTicket: init.queueTicket,
         }),
       maxConnections: options.maxConnections,
       maxMessageBytes: options.maxMessageBytes,
