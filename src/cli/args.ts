@@ -20,6 +20,8 @@ export function parseCli(argv: readonly string[]): Parsed {
   if (first === '__lock-holder') return parseLockHolder(rest);
   if (first === 'help') {
     const topic = rest[0];
+    // `help --help` asks for help on help: the program's own help says what `help` does.
+    if (topic === '-h' || topic === '--help') return { command: 'help', topic: undefined };
     if (topic !== undefined && !isCommand(topic)) throw new UsageError(`unknown command '${topic}'`, undefined);
     return { command: 'help', topic };
   }
