@@ -20,7 +20,8 @@ library's onMessage) and prints its reply as one line of JSON. The message carri
 (exactly as given), the current directory as cwd, and DATA (JSON; null by default) as data.
 
 Options:
-  --json DATA         the message's data, as JSON
+  --json DATA         the message's data, as JSON; --json - reads it from stdin, --json @FILE from FILE
+                      (for data larger than a command line can hold)
   --timeout DURATION  give up waiting for the reply (default 35; the holder's own limit is 30)
 
 ${LOCK_OPTIONS}
