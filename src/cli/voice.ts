@@ -31,6 +31,7 @@ export function cliVoice(message: string): string {
     })
     .replace(/\(the `?(\w+)`? option\)/gu, (whole, option: string) => (FLAG_FOR_OPTION[option] === undefined ? whole : `(${FLAG_FOR_OPTION[option]})`))
     .replace(/\bThe `(\w+)` option\b/gu, (whole, option: string) => FLAG_FOR_OPTION[option] ?? whole)
+    .replace(/`(\w+)`/gu, (whole, option: string) => FLAG_FOR_OPTION[option] ?? whole)
     .replace(/ \(`maxMessageBytes`\)/gu, ''); // the CLI has no flag for the cap: the number says it
   return /^[A-Z][a-z]/u.test(flagged) && !/^(?:PostgreSQL|Node)\b/u.test(flagged) ? `${flagged[0]?.toLowerCase() ?? ''}${flagged.slice(1)}` : flagged;
 }
