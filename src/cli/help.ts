@@ -44,8 +44,9 @@ Options:
 
 ${LOCK_OPTIONS}
 
-Exit status: 0 the lock is free now (whatever it took); 75 no process could be verified as the holder
-(nothing was signalled) or another process took the lock meanwhile; 64 usage; 69 unavailable.
+Exit status: 0 the lock is free now (whatever it took); 75 the lock could not be freed: no process could be
+verified as its holder (nothing was signalled), the holder survived SIGKILL, or another process took it;
+64 usage; 69 unavailable.
 `,
   main: `Usage: onlyone COMMAND [options]
 
