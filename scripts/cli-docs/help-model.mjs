@@ -64,5 +64,8 @@ function flagsOf(entry) {
   const takesValue = argument !== undefined && !argument.startsWith('[');
   const values = argument !== undefined && /^[a-z]+(?:\|[a-z]+)+$/u.test(argument) ? argument.split('|') : [];
   const summary = entry.text.split(/;\s/u)[0]?.trim() ?? '';
-  return spellings.map((spelling) => ({ flag: spelling.split(/\s/u)[0] ?? '', takesValue, values, summary }));
+  // A row of prose inside an option table ("flock's NAME is a file; ...") names no flag.
+  return spellings
+    .map((spelling) => ({ flag: spelling.split(/\s/u)[0] ?? '', takesValue, values, summary }))
+    .filter(({ flag }) => /^--?[A-Za-z][\w-]*$/u.test(flag));
 }
