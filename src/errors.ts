@@ -83,15 +83,16 @@ export class LockBusyError extends OnlyoneError {
    *   else throw error;
    * }
    * ```
+   * @typeParam Reply - the type of the reply, as for `send()`: a claim, not checked at run time.
    * @throws the errors of `send()`: NotHeldError if the holder is gone by now, RemoteError, SendTimeoutError,
    * MessageTooLargeError, InvalidMessageError.
    */
-  send(data?: unknown, options?: ForwardOptions): Promise<unknown> {
+  send<Reply = unknown>(data?: unknown, options?: ForwardOptions): Promise<Reply> {
     const forwarder = forwarders.get(this);
     if (forwarder === undefined) {
       return Promise.reject(new UnsupportedError('ERR_UNSUPPORTED_PLATFORM', `This LockBusyError for "${this.lockName}" cannot forward messages (its backend has no messaging)`));
     }
-    return forwarder(data, options);
+    return forwarder(data, options) as Promise<Reply>;
   }
 }
 

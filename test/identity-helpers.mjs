@@ -1,6 +1,6 @@
 // Helpers for the identity tests: a second, unprivileged user, and processes run as that user.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,30 +37,36 @@ export function testUser() {
   return cached;
 }
 
-let runnable;
+// What another user runs must be readable by that user: the whole path, from /, not only the files.
+const COPIED = ['dist', 'test/helpers.mjs', 'test/fixtures/identity-actor.mjs', 'node_modules/koffi', 'node_modules/@koromix'];
+const runnable = new Map();
 /**
- * What the test user runs: node and the actor fixture, in place when that user can read them (here /work is
- * world-readable), or else copied once into a world-readable temp dir (a checkout under /root, node under nvm).
+ * What `user` runs: node, the actor fixture and dist/index.js, in place when that user can read them (a
+ * world-readable checkout), or else copied once into a world-readable temp dir (a clone under a 0700 home or
+ * `mktemp -d`, node under nvm). Returns `{ node, actor, distEntry }`.
  */
-function runnableFor(user) {
-  if (runnable) return runnable;
+export function runnableFor(user) {
+  const known = runnable.get(user.uid);
+  if (known) return known;
   const actorPath = fixture('identity-actor.mjs');
-  const needed = [process.execPath, actorPath, join(root, 'dist/index.js'), join(root, 'node_modules/koffi/package.json')];
+  const needed = [process.execPath, actorPath, join(root, 'test/helpers.mjs'), join(root, 'dist/index.js'), join(root, 'node_modules/koffi/package.json')];
   const readable = spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', 'sh', '-c', 'for p; do test -r "$p" || exit 1; done', 'sh', ...needed]).status === 0;
   if (readable) {
-    runnable = { node: process.execPath, actor: actorPath };
-    return runnable;
+    const found = { node: process.execPath, actor: actorPath, distEntry: join(root, 'dist/index.js') };
+    runnable.set(user.uid, found);
+    return found;
   }
   const copy = mkdtempSync(join(tmpdir(), 'onlyone-identity-'));
   process.once('exit', () => rmSync(copy, { recursive: true, force: true }));
   chmodSync(copy, 0o755);
-  for (const part of ['dist', 'test/fixtures/identity-actor.mjs', 'node_modules/koffi', 'node_modules/@koromix']) {
-    cpSync(join(root, part), join(copy, part), { recursive: true });
+  for (const part of COPIED) {
+    if (existsSync(join(root, part))) cpSync(join(root, part), join(copy, part), { recursive: true });
   }
   cpSync(process.execPath, join(copy, 'node'));
   spawnSync('chmod', ['-R', 'a+rX', copy]);
-  runnable = { node: join(copy, 'node'), actor: join(copy, 'test/fixtures/identity-actor.mjs') };
-  return runnable;
+  const copied = { node: join(copy, 'node'), actor: join(copy, 'test/fixtures/identity-actor.mjs'), distEntry: join(copy, 'dist/index.js') };
+  runnable.set(user.uid, copied);
+  return copied;
 }
 
 /**

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, relative as relativePath } from 'node:path';
 import { acquire, tryAcquire, status, statusSlots, list, send, LockBusyError } from '../dist/index.js';
 import { lockName, startHolder, exitOf, fdCount, fixture, jsonLines, distEntry } from './helpers.mjs';
+import { runnableFor } from './identity-helpers.mjs';
 
 const isRoot = process.getuid?.() === 0;
 const hasFlock = spawnSync('flock', ['--version']).status === 0;
@@ -102,10 +103,11 @@ test('system scope across users: another user waits on, sees and then takes a ro
   const name = lockName('users');
   const options = { backend: 'lockfile', dir, scope: 'system' };
   const asNobody = (code) => {
-    const script = `import { acquire, tryAcquire, status } from ${JSON.stringify(distEntry)};
+    const nobody = runnableFor({ uid: 65534, gid: 65534 });
+    const script = `import { acquire, tryAcquire, status } from ${JSON.stringify(nobody.distEntry)};
       const options = ${JSON.stringify(options)}; const name = ${JSON.stringify(name)};
       ${code}`;
-    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, cwd: '/', encoding: 'utf8' });
+    const result = spawnSync(nobody.node, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, cwd: '/', encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);
     return JSON.parse(result.stdout);
   };

@@ -1,6 +1,6 @@
 // Lock names and addresses: validation, the 108-byte padded encoding, and what the kernel lists.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { test } from 'node:test';
 import { acquire, status, lockAddress, printableAddress, InvalidLockNameError, InvalidOptionError, SUN_PATH_BYTES } from '../dist/index.js';
 import { libuvAtLeast } from '../dist/runtime.js';
@@ -8,8 +8,19 @@ import { lockName } from './helpers.mjs';
 
 const uid = process.getuid();
 const listed = () => readFileSync('/proc/net/unix', 'utf8').split('\n').filter((line) => line.includes('@onlyone/'));
-// Other test files bind lockName() locks ("test-...") in parallel: only a socket outside them can come from here.
-const untagged = () => listed().filter((line) => !/@onlyone\/v1\/(u\d+|sys)\/test-/u.test(line));
+// Only this process's own onlyone sockets count: other tests and other users bind theirs in parallel.
+// An entry of /proc/net/unix is ours when its inode (7th field) is one of our socket fds.
+const ownSocketInodes = () => new Set(readdirSync('/proc/self/fd').map((fd) => {
+  try {
+    return /^socket:\[(\d+)\]$/u.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+  } catch {
+    return undefined; // the fd readdir itself used, closed by now
+  }
+}).filter((inode) => inode !== undefined));
+const ownOnlyoneSockets = () => {
+  const own = ownSocketInodes();
+  return listed().filter((line) => own.has(line.trim().split(/\s+/u)[6]));
+};
 
 test('the address is NUL + prefix + scope + "/" + name, NUL-padded to exactly 108 bytes', () => {
   const address = lockAddress('backup', 'user', 'onlyone/v1/', uid);
@@ -54,7 +65,7 @@ const invalid = [
 
 for (const [what, name, message] of invalid) {
   test(`an invalid name is refused and nothing is bound: ${what}`, async () => {
-    const before = untagged().length;
+    const before = ownOnlyoneSockets().length;
     await assert.rejects(acquire(name), (error) => {
       assert.ok(error instanceof InvalidLockNameError, `${error}`);
       assert.equal(error.code, 'ERR_INVALID_LOCK_NAME');
@@ -62,7 +73,7 @@ for (const [what, name, message] of invalid) {
       return true;
     });
     await assert.rejects(status(name), InvalidLockNameError);
-    assert.ok(untagged().length <= before, 'no new onlyone socket was bound');
+    assert.ok(ownOnlyoneSockets().length <= before, 'no new onlyone socket was bound');
   });
 }
 

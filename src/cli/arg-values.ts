@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DURATION_FORMS, durationSeconds } from './duration.js';
 import { expectedUidOf } from './expect-user.js';
+import { parseArgsMessage } from './voice.js';
 import { UsageError, type CommandName, type LockArgs } from './parsed.js';
 
 /** parseArgs' option table. @internal */
@@ -25,7 +26,7 @@ export function strictParse(topic: CommandName, args: readonly string[], options
     const { values, positionals } = parseArgs({ args: args.slice(), options, strict: true, allowPositionals: true });
     return { values: values as Values, positionals };
   } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\. To specify a positional.*$/su, ''), topic);
+    throw new UsageError(parseArgsMessage(error), topic);
   }
 }
 

@@ -1,6 +1,7 @@
 import { LOCK_OPTIONS, lockArgs, seconds, slotCount, strictParse, text, type Options, type Values } from './arg-values.js';
 import { parseLock, parseLockHolder, parseUnlock } from './args-lock.js';
 import { parseRun } from './args-run.js';
+import { sendDataSource } from './send-data.js';
 import { UsageError, type CommandName, type Parsed } from './parsed.js';
 
 export { UsageError, type CommandName, type LockArgs, type LoopMode, type Parsed } from './parsed.js';
@@ -20,6 +21,8 @@ export function parseCli(argv: readonly string[]): Parsed {
   if (first === '__lock-holder') return parseLockHolder(rest);
   if (first === 'help') {
     const topic = rest[0];
+    // `help --help` asks for help on help: the program's own help says what `help` does.
+    if (topic === '-h' || topic === '--help') return { command: 'help', topic: undefined };
     if (topic !== undefined && !isCommand(topic)) throw new UsageError(`unknown command '${topic}'`, undefined);
     return { command: 'help', topic };
   }
@@ -79,15 +82,8 @@ function parseSend(args: readonly string[]): Parsed {
   if (values['help'] === true) return { command: 'help', topic: 'send' };
   const [name, ...extra] = positionals;
   if (name === undefined) throw new UsageError('missing lock NAME', 'send');
-  let data: unknown = null;
   const json = text(values['json']);
-  if (json !== undefined) {
-    try {
-      data = JSON.parse(json);
-    } catch (error) {
-      throw new UsageError(`--json: ${(error as Error).message}`, 'send');
-    }
-  }
+  const data = sendDataSource(json ?? 'null');
   const timeoutSeconds = seconds(values['timeout'], '--timeout', 'send');
   if (timeoutSeconds === 0) throw new UsageError('--timeout must be more than 0 seconds', 'send');
   return { command: 'send', name, lock: lockArgs(values, 'send'), data, timeoutSeconds, argv: [...extra, ...after] };

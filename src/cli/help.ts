@@ -21,7 +21,8 @@ library's onMessage) and prints its reply as one line of JSON. The message carri
 (exactly as given), the current directory as cwd, and DATA (JSON; null by default) as data.
 
 Options:
-  --json DATA         the message's data, as JSON
+  --json DATA         the message's data, as JSON; --json - reads it from stdin, --json @FILE from FILE
+                      (for data larger than a command line can hold)
   --timeout DURATION  give up waiting for the reply (default 35; the holder's own limit is 30)
 
 ${LOCK_OPTIONS}
@@ -44,8 +45,9 @@ Options:
 
 ${LOCK_OPTIONS}
 
-Exit status: 0 the lock is free now (whatever it took); 75 no process could be verified as the holder
-(nothing was signalled) or another process took the lock meanwhile; 64 usage; 69 unavailable.
+Exit status: 0 the lock is free now (whatever it took); 75 the lock could not be freed: no process could be
+verified as its holder (nothing was signalled), the holder survived SIGKILL, or another process took it;
+64 usage; 69 unavailable.
 `,
   main: `Usage: onlyone COMMAND [options]
 

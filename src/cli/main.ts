@@ -57,7 +57,7 @@ async function failure(error: unknown): Promise<Outcome> {
     process.stderr.write(`onlyone: internal error: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
     return { code: ExitCode.internal };
   }
-  process.stderr.write(`onlyone: ${message}\n`);
+  process.stderr.write(`onlyone: ${(await import('./voice.js')).cliVoice(message)}\n`);
   return { code: exit };
 }
 

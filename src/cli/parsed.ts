@@ -1,4 +1,5 @@
 import type { LoopDelays } from './loop-policy.js';
+import type { SendDataSource } from './send-data.js';
 
 /** The CLI's sub-commands. @internal */
 export type CommandName = 'run' | 'status' | 'list' | 'wait' | 'send' | 'stop' | 'lock' | 'unlock';
@@ -91,7 +92,8 @@ export type Parsed =
       readonly command: 'send';
       readonly name: string;
       readonly lock: LockArgs;
-      readonly data: unknown;
+      /** `--json`: the data itself, `-` (stdin) or `@FILE`, read by the send command. */
+      readonly data: SendDataSource;
       readonly timeoutSeconds: number | undefined;
       readonly argv: readonly string[];
     }

@@ -10,13 +10,33 @@ const REDRAW_MS = 1000;
 const CLEAR = '\r\u001b[2K';
 
 /**
+ * The waiting line for a terminal `columns` wide: the holder's description is shortened first, so the
+ * time waited always shows. @internal
+ */
+export function fitWaitingLine(name: string, about: string, waited: string, columns: number): string {
+  const head = `onlyone: waiting for ${printable(name)}`;
+  const tail = `, waited ${waited}`;
+  const width = Math.max(20, columns - 1);
+  const room = width - head.length - tail.length;
+  if (about.length <= room) return `${head}${about}${tail}`;
+  if (room >= 6) return `${head}${about.slice(0, room - 2)}…)${tail}`;
+  if (head.length + tail.length <= width) return `${head}${tail}`;
+  return `${head.slice(0, Math.max(1, width - tail.length - 1))}…${tail}`;
+}
+
+/**
  * On a terminal (stderr is a TTY), draws one line — name, holder, time waited — and redraws it every
- * second, asking the holder again each time (it may change while we wait). Elsewhere it does nothing.
+ * second, asking the holder again each time (it may change while we wait). With TERM=dumb, which cannot
+ * erase a line, it writes one plain line once. Elsewhere, or when `quiet`, it does nothing.
  * @internal
  */
-export function startProgress(name: string, lookup: () => Promise<Holder | undefined>): Progress {
+export function startProgress(name: string, lookup: () => Promise<Holder | undefined>, quiet = false): Progress {
   const stderr = process.stderr;
-  if (!stderr.isTTY) return { stop() {} };
+  if (!stderr.isTTY || quiet) return { stop() {} };
+  if (process.env['TERM'] === 'dumb') {
+    stderr.write(`onlyone: waiting for ${printable(name)}\n`);
+    return { stop() {} };
+  }
   const started = Date.now();
   let holder: Holder | undefined;
   let stopped = false;
@@ -25,9 +45,7 @@ export function startProgress(name: string, lookup: () => Promise<Holder | undef
     if (stopped) return;
     const waited = formatDuration(Date.now() - started);
     const about = holder === undefined ? '' : ` (${holderSummary({ ...holder, heldForMs: holder.heldForMs + (Date.now() - seenAt) })})`;
-    const line = `onlyone: waiting for ${printable(name)}${about}, waited ${waited}`;
-    const width = Math.max(20, (stderr.columns || 80) - 1);
-    stderr.write(`${CLEAR}${line.length > width ? `${line.slice(0, width - 1)}…` : line}`);
+    stderr.write(`${CLEAR}${fitWaitingLine(name, about, waited, stderr.columns || 80)}`);
   };
   let seenAt = Date.now();
   const refresh = (): void => {

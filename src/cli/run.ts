@@ -41,7 +41,7 @@ interface Busy {
 
 async function take(args: RunArgs, supervisor: Supervisor, onMessage: MessageHandler | undefined): Promise<{ lock?: Lock; busy?: Busy }> {
   const options = lockOptions(args.lock);
-  const progress = args.wait && process.stderr.isTTY ? await startProgress(args.name, options) : undefined;
+  const progress = args.wait && process.stderr.isTTY && !args.quiet ? await startProgress(args.name, options) : undefined;
   const graceMs = args.graceSeconds * 1000;
   const acquireOptions: AcquireOptions = {
     ...options,

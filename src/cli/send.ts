@@ -2,6 +2,7 @@ import { send } from '../index.js';
 import type { Parsed } from './args.js';
 import { ExitCode, type Outcome } from './exit-codes.js';
 import { lockOptions } from './lock-options.js';
+import { readSendData } from './send-data.js';
 
 /**
  * `onlyone send NAME [--json DATA] [--timeout S] [-- ARG...]`: sends ARGs (as argv), our cwd and DATA to the
@@ -11,7 +12,7 @@ import { lockOptions } from './lock-options.js';
  * @internal
  */
 export async function sendMessage(args: Extract<Parsed, { command: 'send' }>): Promise<Outcome> {
-  const reply = await send(args.name, args.data, {
+  const reply = await send(args.name, await readSendData(args.data), {
     ...lockOptions(args.lock),
     argv: args.argv,
     ...(args.timeoutSeconds === undefined ? {} : { timeoutMs: args.timeoutSeconds * 1000 }),

@@ -14,7 +14,7 @@ import { reportConflict } from './run.js';
 export async function waitFree(args: Extract<Parsed, { command: 'wait' }>): Promise<Outcome> {
   const options = lockOptions(args.lock);
   let progress: { stop(): void } | undefined;
-  if (process.stderr.isTTY) {
+  if (process.stderr.isTTY && !args.quiet) {
     const [{ startProgress }, { status }] = await Promise.all([import('./progress.js'), import('../index.js')]);
     progress = startProgress(args.name, () => status(args.name, options));
   }

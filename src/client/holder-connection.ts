@@ -3,7 +3,7 @@ import { ProtocolError, RemoteError } from '../errors.js';
 import { osError } from '../os-error.js';
 import { socketFd } from '../identity/socket-fd.js';
 import { FrameReader } from '../protocol/frame-reader.js';
-import { CONTROL_FRAME_BYTES, encodeFrame, type Frame } from '../protocol/frames.js';
+import { CONTROL_FRAME_BYTES, encodeFrame, PROTOCOL_VERSION, type Frame } from '../protocol/frames.js';
 
 /** Connect errors that say nothing about the holder: this process or the system ran out of something. */
 const OUT_OF_RESOURCES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
@@ -137,6 +137,11 @@ export class HolderConnection {
       this.#hello = frame;
       for (const waiter of this.#helloWaiters) waiter(frame);
       this.#helloWaiters = [];
+      // Another protocol version (docs/protocol.md §3): no request is answered in a language we know. The
+      // connection stays open, so a waiter still wakes when that holder lets go.
+      if (frame['v'] !== PROTOCOL_VERSION) {
+        this.#failRequests(new ProtocolError(`holder speaks protocol version ${JSON.stringify(frame['v'] ?? null).slice(0, 20)}; this onlyone speaks version ${PROTOCOL_VERSION}`));
+      }
       return;
     }
     const { id } = frame;
@@ -153,9 +158,14 @@ export class HolderConnection {
 
   #fail(error: Error): void {
     if (this.#failure !== undefined) return;
-    this.#failure = error;
     for (const waiter of this.#helloWaiters) waiter(error);
     this.#helloWaiters = [];
+    this.#failRequests(error);
+  }
+
+  /** Rejects every request, pending and future, with `error`. */
+  #failRequests(error: Error): void {
+    this.#failure ??= error;
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
   }

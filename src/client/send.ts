@@ -22,7 +22,11 @@ const DEFAULT_SEND_TIMEOUT_MS = 35_000;
  * @example
  * ```ts
  * const reply = await send('editor', { open: ['notes.txt'] }, { timeoutMs: 5000 });
+ * // The reply's type is what the holder's onMessage returns; say it, it is not checked:
+ * const { opened } = await send<{ opened: number }>('editor', { open: ['notes.txt'] });
  * ```
+ * @typeParam Reply - the type of the reply (default `unknown`). It is a claim about the holder, not checked
+ * at run time: validate it if the holder may be another program.
  * @throws NotHeldError (`ERR_NOT_HELD`) when nobody holds the lock.
  * @throws MessageTooLargeError (`ERR_MESSAGE_TOO_LARGE`) when `data` is over `maxMessageBytes`; nothing is sent.
  * @throws InvalidMessageError (`ERR_INVALID_MESSAGE`) when `data` is not plain JSON; nothing is sent.
@@ -36,7 +40,7 @@ const DEFAULT_SEND_TIMEOUT_MS = 35_000;
  * @throws OsError (`ERR_OS`) when the system refuses the connection (out of descriptors).
  * @throws InvalidLockNameError, InvalidOptionError. Aborting `signal` rejects with `signal.reason`.
  */
-export async function send(name: string, data: unknown = null, options?: SendOptions): Promise<unknown> {
+export async function send<Reply = unknown>(name: string, data: unknown = null, options?: SendOptions): Promise<Reply> {
   const lockOptions = normalizeOptions(options === undefined ? undefined : pickLockOptions(options));
   const o = options ?? {};
   const timeoutMs = o.timeoutMs === undefined ? DEFAULT_SEND_TIMEOUT_MS : positive('timeoutMs', o.timeoutMs);
@@ -92,7 +96,7 @@ export async function send(name: string, data: unknown = null, options?: SendOpt
     silent.catch(() => {});
     const answer = await Promise.race([connection.request(frame, timeoutMs + 60_000), silent, aborted]);
     if (answer.type !== 'reply') throw new ProtocolError(`holder answered a message with a ${JSON.stringify(answer.type).slice(0, 40)} frame`);
-    return answer['data'] ?? null;
+    return (answer['data'] ?? null) as Reply;
   } finally {
     if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
     if (connection !== undefined) connection.close();

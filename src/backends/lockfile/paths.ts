@@ -112,11 +112,15 @@ export function prepareDir(dir: string, scope: Scope): void {
   const mode = scope === 'system' ? 0o1777 : 0o700;
   // Synchronous on purpose: a few local metadata calls cost microseconds, a thread-pool round trip each costs more.
   try {
-    const created = mkdirSync(dir, { recursive: true, mode });
+    // Only the last component: a typo such as /nonexistent/deep/dir must not become a whole new tree.
+    mkdirSync(dir, { mode });
     // mkdir's mode is masked by the umask; the sticky bit needs chmod anyway.
-    if (created !== undefined) chmodSync(dir, mode);
+    chmodSync(dir, mode);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new InvalidOptionError(`The lock directory ${dir} cannot be created: its parent ${path.dirname(path.resolve(dir))} does not exist (onlyone creates only the last component); create the parent or pass another \`dir\``, { cause: error });
+    }
     if (code !== 'EEXIST') {
       throw new InvalidOptionError(`The lock directory ${dir} cannot be created (${code ?? String(error)}); create it or pass another \`dir\``, { cause: error });
     }

@@ -48,12 +48,12 @@ export function loadPg(): Promise<PgClientConstructor> {
   driver ??= import(PG_MODULE).then(
     (module: { default?: { Client?: unknown }; Client?: unknown }) => {
       const Client = module.Client ?? module.default?.Client;
-      if (typeof Client !== 'function') throw new BackendError('The installed `pg` package has no Client class; install pg 8: npm install pg');
+      if (typeof Client !== 'function') throw new BackendError('The installed `pg` package has no Client class; install pg 8 (npm install pg@8)');
       return Client as PgClientConstructor;
     },
     (error: unknown) => {
       driver = undefined;
-      throw new BackendError('The postgres backend needs the `pg` package, which is not installed: install pg: npm install pg', { cause: error });
+      throw new BackendError('The postgres backend needs the `pg` package, which is not installed (npm install pg)', { cause: error });
     },
   );
   return driver;
