@@ -202,6 +202,7 @@ describe('onlyone run on etcd', { skip: unavailable, timeout: 300_000 }, () => {
     assert.equal((await cli(['status', '--backend', `etcd://127.0.0.1:${port}`, 'x'])).code, 69);
     assert.equal((await cli(['run', '--ttl', '0', '--backend', server.url, 'x', '--', 'true'])).code, 64);
     assert.equal((await cli(['run', '--ttl', '5', 'x', '--', 'true'])).code, 64);
+    assert.equal((await cli(['run', '--ttl', '1.5s', '--backend', server.url, 'x', '--', 'true'])).code, 64);
   });
 });
 

@@ -115,12 +115,13 @@ export function parseRun(args: readonly string[]): Parsed {
   };
 }
 
-/** `--ttl SECONDS`: the etcd lease's TTL, a whole number of seconds (etcd has no finer unit). */
+/** `--ttl DURATION`: the etcd lease's TTL, whole seconds (etcd has no finer unit): `30`, `30s`, `2m`. */
 function ttlOption(value: string | boolean | undefined, backend: string | undefined): number | undefined {
   if (typeof value !== 'string') return undefined;
   if (!/^etcds?(?::\/\/|$)/iu.test(backend ?? '')) throw new UsageError('--ttl needs the etcd backend (--backend etcd://...)', 'run');
-  if (!/^\d{1,8}$/u.test(value) || Number(value) < 1) throw new UsageError(`--ttl takes a whole number of seconds from 1, got '${value}'`, 'run');
-  return Number(value);
+  const ttl = seconds(value, '--ttl', 'run');
+  if (ttl === undefined || !Number.isInteger(ttl) || ttl < 1) throw new UsageError(`--ttl takes whole seconds from 1 (30, 30s, 2m), got '${value}'`, 'run');
+  return ttl;
 }
 
 /** Options whose work needs onlyone to stay beside the command, which `--exec` gives up. */

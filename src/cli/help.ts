@@ -96,7 +96,7 @@ Options:
                                 postgres: the server frees the lock of a holder silent this long
                                 (default 10s); a guard process kills COMMAND first if onlyone is
                                 stopped or dies (see docs/postgres.md)
-  --ttl SECONDS                 etcd: the lease's TTL (default 10): a holder silent this long loses
+  --ttl DURATION                etcd: the lease's TTL (default 10): a holder silent this long loses
                                 the lock; a guard process kills COMMAND first (see docs/etcd.md)
   --slots N                     take one of N locks NAME#0..NAME#N-1: at most N run at once
                                 (the command gets ONLYONE_SLOT)
