@@ -3,6 +3,7 @@ import { DEFAULT_PREFIX, type Scope } from './address.js';
 import { InvalidOptionError } from './errors.js';
 import type { MessageHandler, PeerIdentity } from './holder/messages.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/frames.js';
+import { normalizeScheduleOptions, type NormalizedScheduleOptions, type ScheduleOptions } from './once-per/options.js';
 import { normalizePostgresOptions, type NormalizedPostgresOptions, type PostgresOptions } from './backends/postgres/options.js';
 
 /**
@@ -37,7 +38,7 @@ export interface StatusOptions extends LockOptions {
 }
 
 /** Options of `acquire`, `tryAcquire` and `withLock`. */
-export interface AcquireOptions extends StatusOptions {
+export interface AcquireOptions extends StatusOptions, ScheduleOptions {
   /** Wait for the lock instead of failing with LockBusyError (default false). */
   readonly wait?: boolean;
   /** With `wait`, give up after this many ms with LockTimeoutError. */
@@ -90,7 +91,7 @@ export interface ReplaceOptions {
 export const MAX_SLOTS: number = 1024;
 
 /** Options after defaults and validation. Frozen, null-prototype. @internal */
-export interface NormalizedOptions extends NormalizedPostgresOptions {
+export interface NormalizedOptions extends NormalizedPostgresOptions, NormalizedScheduleOptions {
   readonly scope: Scope;
   readonly prefix: string;
   readonly backend: BackendName;
@@ -150,6 +151,7 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
     replace: replaceOption(o.replace),
     slots: o.slots === undefined ? undefined : slotsOption(o.slots),
     ...normalizePostgresOptions(o),
+    ...normalizeScheduleOptions(o),
   } satisfies NormalizedOptions);
   return Object.freeze(normalized);
 }

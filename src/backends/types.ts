@@ -1,5 +1,6 @@
 import type { Holder } from '../holder/types.js';
 import type { NormalizedOptions } from '../options.js';
+import type { RunExit, RunRecord } from '../once-per/record.js';
 
 /** What a backend can do beyond plain mutual exclusion. */
 export interface BackendCapabilities {
@@ -102,4 +103,22 @@ export interface Backend {
    * Present exactly when `capabilities.replace` is.
    */
   stop?(request: AcquireRequest): Promise<StopStage>;
+  /** `oncePer`: the run records of `lock`, which this process holds. Absent on backends that keep no records. */
+  ledger?(name: string, options: NormalizedOptions, lock: BackendLock): Promise<RunLedger>;
+  /** The last run recorded for `name` (`oncePer`), or undefined. Present exactly when `ledger` is. */
+  lastRun?(name: string, options: NormalizedOptions): Promise<RunRecord | undefined>;
+}
+
+/**
+ * Where a lock's run records live (`oncePer`), read and written only by the lock's holder. Times come from the
+ * backend's clock (the database server, the file system), never from this host's.
+ * @internal
+ */
+export interface RunLedger {
+  /** The backend's clock now, in ms since the epoch, and the last run recorded for the lock. */
+  read(): Promise<{ now: number; last: RunRecord | undefined }>;
+  /** Records the start of a run. */
+  start(record: RunRecord): Promise<void>;
+  /** Records how the run ended, timed by the backend's clock; resolves with the record as stored. */
+  end(record: RunRecord, exit: RunExit): Promise<RunRecord>;
 }

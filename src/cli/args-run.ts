@@ -2,6 +2,7 @@ import { exitStatus, LOCK_OPTIONS, lockArgs, seconds, slotCount, strictParse, te
 import { DURATION_WITH_UNIT } from './duration.js';
 import { refuseFlockOnly, shellCommand } from './flock-compat.js';
 import { loopDelays } from './loop-policy.js';
+import { SCHEDULE_OPTIONS, scheduleArgs } from './args-schedule.js';
 import { UsageError, type Parsed } from './parsed.js';
 import { splitRunTokens } from './run-tokens.js';
 import { signalName } from './signals.js';
@@ -36,6 +37,7 @@ const RUN_OPTIONS = {
   fcntl: { type: 'boolean' },
   start: { type: 'string' },
   length: { type: 'string' },
+  ...SCHEDULE_OPTIONS,
 } as const satisfies Options;
 
 /**
@@ -105,5 +107,6 @@ export function parseRun(args: readonly string[]): Parsed {
     replace,
     slots,
     loop: loops[0] ?? 'once',
+    schedule: scheduleArgs(values),
   };
 }

@@ -1,4 +1,5 @@
 import type { LoopDelays } from './loop-policy.js';
+import type { ScheduleArgs } from './args-schedule.js';
 
 /** The CLI's sub-commands. @internal */
 export type CommandName = 'run' | 'status' | 'list' | 'wait' | 'send' | 'stop' | 'lock' | 'unlock';
@@ -69,6 +70,8 @@ export type Parsed =
       readonly slots: number | undefined;
       readonly loop: LoopMode;
       readonly delays: LoopDelays;
+      /** --once-per, --min-hold, --coalesce. */
+      readonly schedule: ScheduleArgs;
     }
   | { readonly command: 'status'; readonly name: string; readonly lock: LockArgs; readonly json: boolean; readonly slots: number | undefined }
   | { readonly command: 'list'; readonly lock: LockArgs; readonly json: boolean }

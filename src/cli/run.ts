@@ -1,4 +1,4 @@
-import { acquire, type AcquireOptions, type Holder, type Lock, type MessageHandler } from '../index.js';
+import { acquire, type AcquireOptions, type Holder, type Lock, type MessageHandler, type RunRecord } from '../index.js';
 import type { Parsed } from './args.js';
 import { type Outcome } from './exit-codes.js';
 import { lockOptions } from './lock-options.js';
@@ -52,6 +52,7 @@ async function take(args: RunArgs, supervisor: Supervisor, onMessage: MessageHan
     ...(args.slots === undefined ? {} : { slots: args.slots }),
     ...(args.idleSessionTimeoutMs === undefined ? {} : { idleSessionTimeoutMs: args.idleSessionTimeoutMs }),
     ...(args.replace ? { replace: { graceMs, killAfterMs: graceMs } } : {}),
+    ...(await scheduled(args)),
   };
   const startedAt = performance.now();
   try {
@@ -64,6 +65,11 @@ async function take(args: RunArgs, supervisor: Supervisor, onMessage: MessageHan
     return { lock };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_ALREADY_RAN') {
+      progress?.stop();
+      if (!args.quiet) process.stderr.write((await import('./once-per.js')).alreadyRanText(args.name, (error as { lastRun: RunRecord }).lastRun, args.schedule.timeZone));
+      return {};
+    }
     if (code !== 'ERR_LOCK_BUSY' && code !== 'ERR_LOCK_TIMEOUT') throw error;
     progress?.stop();
     if (code === 'ERR_LOCK_BUSY' && args.forward) return { busy: error as Busy };
@@ -86,6 +92,12 @@ async function forward(args: RunArgs, busy: Busy, mayRetry: boolean): Promise<Ou
     if ((error as { code?: unknown }).code === 'ERR_NOT_HELD' && mayRetry) return undefined;
     throw error;
   }
+}
+
+/** --once-per, --min-hold: loaded only when asked for. */
+async function scheduled(args: RunArgs): Promise<AcquireOptions> {
+  const { oncePerMs, minHoldMs } = args.schedule;
+  return oncePerMs === undefined && minHoldMs === undefined ? {} : (await import('./once-per.js')).scheduleOptions(args.schedule);
 }
 
 async function messageHandler(args: RunArgs, supervisor: Supervisor): Promise<MessageHandler | undefined> {

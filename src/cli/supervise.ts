@@ -99,7 +99,10 @@ export class Supervisor {
       if (this.#guard !== undefined && !this.#args.quiet && !deathSignalAvailable()) {
         process.stderr.write('onlyone: setpriv (util-linux) not found: if onlyone and its lease guard are both killed, the command keeps running\n');
       }
-      return await this.#loop(lock);
+      const outcome = await this.#loop(lock);
+      // --once-per: the run record keeps how the command ended (written by release()).
+      lock.recordExit('code' in outcome ? outcome.code : outcome.signal);
+      return outcome;
     } finally {
       for (const [signal, handler] of handled) process.off(signal, handler);
       clearTimeout(this.#stopTimer);
