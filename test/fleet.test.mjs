@@ -19,7 +19,7 @@ test('fleet: exactly one run per window across skewed hosts, and several without
   const code = await new Promise((resolve) => child.on('exit', resolve));
   assert.equal(code, 0, out);
   for (const backend of ['lockfile', 'postgres']) {
-    assert.match(out, new RegExp(`^${backend}: [45] runs; runs per window \\(from window -1\\): [01] 1 1 1 1; 0 overlaps$`, 'mu'));
+    assert.match(out, new RegExp(`^${backend}: [4-6] runs; runs per window \\(from window -1\\): [01] 1 1 1 1 [01]; 0 overlaps$`, 'mu'));
   }
   assert.equal(out.match(/\(caught\)$/gmu)?.length, 2, out);
   assert.match(out, /^fleet: PASSED$/mu);
