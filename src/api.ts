@@ -155,7 +155,7 @@ async function acquireWith(name: string, options: AcquireOptions | undefined, de
   try {
     const inner = await backend.acquire({ name, options: normalized, signal, describeHolder });
     const run = await startRun(backend, name, normalized, inner);
-    return new Lock(name, normalized.scope, backend.kind, inner, { run, minHoldMs: normalized.minHoldMs });
+    return new Lock(name, normalized.scope, backend.kind, inner, { run, minHoldMs: normalized.minHoldMs, reruns: normalized.reruns });
   } catch (error) {
     if (error instanceof LockBusyError) {
       // The loser can forward to the holder that refused it (slot 0's, with slots) in one call.

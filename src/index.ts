@@ -1,5 +1,7 @@
 export { acquire, tryAcquire, withLock, status, statusSlots, list, lastRun } from './api.js';
 export { send, type SendOptions } from './client/send.js';
+export { requestRerun, type RerunOptions, type RerunResult } from './client/rerun.js';
+export type { PendingRerun, RerunRequest } from './holder/reruns.js';
 export { stop, type StopOptions, type StopOutcome } from './stop.js';
 export { Lock } from './lock.js';
 export { DEFAULT_PREFIX, SUN_PATH_BYTES, abstractAddress as lockAddress, printableAddress, type Scope } from './address.js';

@@ -4,11 +4,13 @@ import { performance } from 'node:perf_hooks';
 import { LockLostError, LockReleasedError } from './errors.js';
 import type { StartedRun } from './once-per/begin.js';
 import type { RunExit, RunRecord } from './once-per/record.js';
+import type { PendingRerun, RerunQueue } from './holder/reruns.js';
 
 /** What the generic layer adds to a backend's lock: the `oncePer` run, the `minHoldMs` floor. @internal */
 export interface LockExtras {
   readonly run: StartedRun | undefined;
   readonly minHoldMs: number | undefined;
+  readonly reruns: RerunQueue | undefined;
 }
 
 /**
@@ -49,6 +51,7 @@ export class Lock implements AsyncDisposable {
   #exit: RunExit = 0;
   /** performance.now() before which release() does not let go (`minHoldMs`). */
   readonly #holdUntil: number | undefined;
+  readonly #reruns: RerunQueue | undefined;
 
   /** @internal */
   constructor(name: string, scope: Scope, backend: string, inner: BackendLock, extras?: LockExtras) {
@@ -64,6 +67,24 @@ export class Lock implements AsyncDisposable {
     this.#startedRun = extras?.run;
     this.#run = extras?.run?.record;
     this.#holdUntil = extras?.minHoldMs === undefined ? undefined : performance.now() + extras.minHoldMs;
+    this.#reruns = extras?.reruns;
+  }
+
+  /**
+   * With `coalesce`: the rerun that triggers asked for since the current run started (the latest trigger's command,
+   * and how many triggers it stands for), or undefined. Call it when a run ends: run what it returns, then call it
+   * again. When it returns undefined the lock stops accepting triggers (they race for the lock instead), so release
+   * the lock then. Call `settle(exit)` on what it returns to answer the triggers that wait for that rerun.
+   *
+   * @example
+   * ```ts
+   * await using lock = await acquire('reindex', { coalesce: true });
+   * await reindex();
+   * for (let next = lock.takeRerun(); next; next = lock.takeRerun()) next.settle(await reindex(next.argv));
+   * ```
+   */
+  takeRerun(): PendingRerun | undefined {
+    return this.#reruns?.take();
   }
 
   /**
@@ -143,6 +164,8 @@ export class Lock implements AsyncDisposable {
 
   /** Releases the lock and wakes every waiter. Safe to call any number of times; all calls share one promise. */
   release(): Promise<void> {
+    // Triggers that arrive from now on race for the lock instead of waiting for a rerun that will not come.
+    this.#reruns?.close();
     this.#release ??= this.#finishRun().then(() => this.#inner.release()).finally(() => {
       this.#releaseDone = true;
       if (this.#controller !== undefined && !this.#controller.signal.aborted) this.#controller.abort(new LockReleasedError(this.name));

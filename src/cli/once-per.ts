@@ -2,10 +2,12 @@ import type { AcquireOptions, RunRecord } from '../index.js';
 import type { ScheduleArgs } from './args-schedule.js';
 import { printable } from './format.js';
 
-/** The library options for `run`'s --once-per, --offset, --tz, --retry-failed and --min-hold. @internal */
+/** The library options for `run`'s --once-per, --offset, --tz, --retry-failed, --min-hold and --coalesce. @internal */
 export function scheduleOptions(schedule: ScheduleArgs): AcquireOptions {
-  const { oncePerMs, offsetMs, timeZone, retryFailed, minHoldMs } = schedule;
+  const { oncePerMs, offsetMs, timeZone, retryFailed, minHoldMs, coalesce } = schedule;
   return {
+    // --coalesce: never wait for the lock; with --wait a trigger waits for its rerun instead.
+    ...(coalesce ? { coalesce: true, wait: false } : {}),
     ...(oncePerMs === undefined ? {} : { oncePer: oncePerMs, retryFailed }),
     ...(offsetMs === undefined ? {} : { windowOffsetMs: offsetMs }),
     ...(timeZone === undefined ? {} : { timeZone }),

@@ -24,9 +24,17 @@ export async function run(parsed: RunArgs): Promise<Outcome> {
     const taken = await take(args, supervisor, onMessage);
     if (taken.lock !== undefined) {
       if (taken.lock.replaced !== undefined && !args.quiet) process.stderr.write(`onlyone: replaced the previous holder (${taken.lock.replaced})\n`);
+      if (args.schedule.coalesce) (await import('./coalesce.js')).coalesceReruns(taken.lock, supervisor, args.quiet);
       return supervisor.supervise(taken.lock);
     }
     if (taken.busy === undefined) return { code: args.conflictCode };
+    if (args.schedule.coalesce) {
+      // Ask the holder to run once more; undefined: it was about to release, so race for the lock again.
+      const triggered = await (await import('./coalesce.js')).trigger(args);
+      if (triggered !== undefined) return triggered;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, 5 * attempt)));
+      continue;
+    }
     const forwarded = await forward(args, taken.busy, attempt < FORWARD_ATTEMPTS);
     if (forwarded !== undefined) return forwarded;
   }
@@ -72,7 +80,7 @@ async function take(args: RunArgs, supervisor: Supervisor, onMessage: MessageHan
     }
     if (code !== 'ERR_LOCK_BUSY' && code !== 'ERR_LOCK_TIMEOUT') throw error;
     progress?.stop();
-    if (code === 'ERR_LOCK_BUSY' && args.forward) return { busy: error as Busy };
+    if (code === 'ERR_LOCK_BUSY' && (args.forward || args.schedule.coalesce)) return { busy: error as Busy };
     if (!args.quiet) await reportConflict(args.name, (error as { holder?: Holder }).holder, code === 'ERR_LOCK_TIMEOUT' ? args.timeoutSeconds : undefined, args.nameFrom !== undefined ? args.argv : undefined);
     return {};
   } finally {
@@ -96,8 +104,8 @@ async function forward(args: RunArgs, busy: Busy, mayRetry: boolean): Promise<Ou
 
 /** --once-per, --min-hold: loaded only when asked for. */
 async function scheduled(args: RunArgs): Promise<AcquireOptions> {
-  const { oncePerMs, minHoldMs } = args.schedule;
-  return oncePerMs === undefined && minHoldMs === undefined ? {} : (await import('./once-per.js')).scheduleOptions(args.schedule);
+  const { oncePerMs, minHoldMs, coalesce } = args.schedule;
+  return oncePerMs === undefined && minHoldMs === undefined && !coalesce ? {} : (await import('./once-per.js')).scheduleOptions(args.schedule);
 }
 
 async function messageHandler(args: RunArgs, supervisor: Supervisor): Promise<MessageHandler | undefined> {

@@ -3,6 +3,8 @@ import { FrameReader } from '../protocol/frame-reader.js';
 import { CONTROL_FRAME_BYTES, encodeFrame, errorFrame, type Frame, type ProtocolErrorCode } from '../protocol/frames.js';
 import { assertPlainJson } from '../protocol/plain-json.js';
 import type { MessageHandler, PeerIdentity } from './messages.js';
+import { mayRerun, parseRerunFrame } from './rerun-frame.js';
+import type { RerunQueue } from './reruns.js';
 import { invalidMessage, runHandler } from './run-handler.js';
 
 /** How a holder treats the connections it accepts. All fields are filled in. @internal */
@@ -22,6 +24,8 @@ export interface HolderServerOptions {
   readonly authorize: (peer: PeerIdentity) => boolean;
   /** Called when an authorized peer asks the holder to release; without it such requests get `not_supported`. */
   readonly onReleaseRequest: ((peer: PeerIdentity) => void) | undefined;
+  /** `coalesce`: where `rerun` requests go; without it they get `not_supported`. */
+  readonly reruns?: RerunQueue | undefined;
   readonly ref: boolean;
 }
 
@@ -151,6 +155,7 @@ class Connection {
         return;
       case 'message':
       case 'release':
+      case 'rerun':
         if (this.#inFlight >= MAX_IN_FLIGHT) {
           this.#send(errorFrame('busy', `more than ${MAX_IN_FLIGHT} requests in flight`, id));
           return;
@@ -182,6 +187,10 @@ class Connection {
     if (!this.#options.authorize(peer)) {
       const who = peer.verified ? `uid ${peer.uid ?? 'unknown'}` : 'a sender whose uid the kernel could not confirm';
       this.#send(errorFrame('forbidden', `${who} may not send ${frame.type} requests to this holder`, id));
+      return;
+    }
+    if (frame.type === 'rerun') {
+      await this.#rerun(frame, peer);
       return;
     }
     if (frame.type === 'release') {
@@ -227,6 +236,27 @@ class Connection {
     }
     // The data is already JSON: splice it into the frame rather than encode a megabyte twice.
     this.#write(Buffer.from(`{"type":"reply",${id === undefined ? '' : `"id":${JSON.stringify(id)},`}"data":${data}}\n`, 'utf8'));
+  }
+
+  /** A trigger asks for one more run (`coalesce`); with `wait` the answer comes once that run has ended. */
+  async #rerun(frame: Frame, peer: PeerIdentity): Promise<void> {
+    const { id } = frame;
+    const reruns = this.#options.reruns;
+    if (reruns === undefined) {
+      this.#send(errorFrame('not_supported', 'this holder does not coalesce runs (it was not started with coalesce)', id));
+      return;
+    }
+    if (!mayRerun(peer)) {
+      this.#send(errorFrame('forbidden', `only the holder's own user may ask it to run a command, not uid ${peer.uid ?? 'unknown'}`, id));
+      return;
+    }
+    const parsed = parseRerunFrame(frame, peer);
+    if (typeof parsed === 'string') {
+      this.#send(errorFrame('bad_frame', parsed, id));
+      return;
+    }
+    const reply = await reruns.handle(parsed.request, parsed.wait);
+    this.#send({ type: 'reply', ...(id === undefined ? {} : { id }), data: reply });
   }
 
   #send(frame: Frame): void {

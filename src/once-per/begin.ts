@@ -12,11 +12,16 @@ export interface StartedRun {
 }
 
 /**
- * Refuses `oncePer` on a backend that keeps no records, before anything is acquired.
+ * Refuses `oncePer` on a backend that keeps no records, and `coalesce` on one whose holder takes no requests,
+ * before anything is acquired.
  * @throws InvalidOptionError naming the backends that work.
  * @internal
  */
 export function checkOncePer(backend: Backend, options: NormalizedOptions): void {
+  if (options.reruns !== undefined) {
+    if (!backend.capabilities.messaging) throw new InvalidOptionError(`The \`coalesce\` option needs a backend whose holder takes requests, 'abstract' or 'lockfile'; the '${backend.kind}' backend does not`);
+    if (options.slots !== undefined) throw new InvalidOptionError('The `coalesce` and `slots` options cannot be used together');
+  }
   if (options.oncePer === undefined) return;
   if (backend.ledger === undefined) {
     throw new InvalidOptionError(`The \`oncePer\` option needs a backend that stores run records, 'lockfile' or 'postgres'; the '${backend.kind}' backend has no storage`);

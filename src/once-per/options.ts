@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
+import { RerunQueue, type PendingRerun } from '../holder/reruns.js';
 import { checkTimeZone, type WindowSpec } from './window.js';
 
 /** Options of `acquire` that limit how often a job runs: schedule windows, a minimum hold, coalesced triggers. */
@@ -18,12 +19,22 @@ export interface ScheduleOptions {
   readonly retryFailed?: boolean;
   /** Keep the lock at least this many ms after it was taken: `release()` waits that long (ShedLock's `lockAtLeastFor`). */
   readonly minHoldMs?: number;
+  /**
+   * Accept triggers while holding (`abstract`, `lockfile`): another process's `requestRerun()` (or
+   * `onlyone run --coalesce`) asks for one more run instead of failing. Any number of triggers during a run become
+   * one rerun with the latest trigger's command; take it with `lock.takeRerun()` when the run ends.
+   */
+  readonly coalesce?: boolean;
+  /** With `coalesce`: told about each trigger, with the rerun as it stands (the latest command, the count so far). */
+  readonly onRerunRequest?: (pending: PendingRerun) => void;
 }
 
 /** The schedule options after validation. @internal */
 export interface NormalizedScheduleOptions {
   readonly oncePer: (WindowSpec & { readonly retryFailed: boolean }) | undefined;
   readonly minHoldMs: number | undefined;
+  /** With `coalesce`: this acquisition's queue of triggers. */
+  readonly reruns: RerunQueue | undefined;
 }
 
 /**
@@ -32,7 +43,10 @@ export interface NormalizedScheduleOptions {
  * @internal
  */
 export function normalizeScheduleOptions(options: ScheduleOptions): NormalizedScheduleOptions {
-  const { oncePer, windowOffsetMs, timeZone, retryFailed, minHoldMs } = options;
+  const { oncePer, windowOffsetMs, timeZone, retryFailed, minHoldMs, coalesce, onRerunRequest } = options;
+  if (coalesce !== undefined && typeof coalesce !== 'boolean') throw new InvalidOptionError(`The \`coalesce\` option must be a boolean, got ${typeof coalesce}`);
+  if (onRerunRequest !== undefined && typeof onRerunRequest !== 'function') throw new InvalidOptionError('The `onRerunRequest` option must be a function');
+  if (onRerunRequest !== undefined && coalesce !== true) throw new InvalidOptionError('The `onRerunRequest` option needs the `coalesce` option');
   if (oncePer === undefined) {
     for (const [name, value] of [['windowOffsetMs', windowOffsetMs], ['timeZone', timeZone], ['retryFailed', retryFailed]] as const) {
       if (value !== undefined) throw new InvalidOptionError(`The \`${name}\` option needs the \`oncePer\` option`);
@@ -51,6 +65,7 @@ export function normalizeScheduleOptions(options: ScheduleOptions): NormalizedSc
             retryFailed: retryFailed === true,
           }),
     minHoldMs: minHoldMs === undefined ? undefined : integer('minHoldMs', minHoldMs, 0),
+    reruns: coalesce === true ? new RerunQueue(onRerunRequest) : undefined,
   };
 }
 

@@ -1,0 +1,160 @@
+// --coalesce: triggers during a run never fail and never overlap it; any number of them give exactly one more run,
+// with the latest trigger's command. On one machine they reach the holder through its socket (a `rerun` frame).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, startCli } from './cli-helpers.mjs';
+import { BACKENDS, backendOptions, delay, distEntry, lockName, rawClient } from './helpers.mjs';
+
+const { acquire, requestRerun, lockAddress, DEFAULT_PREFIX } = await import(distEntry);
+
+function scratch(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'onlyone-coalesce-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A job that logs its start and end (date +%s%N); the run called `first` lasts 2 s and then until `gate` exists. */
+function job(dir, id) {
+  const log = join(dir, 'log');
+  const gate = join(dir, 'gate');
+  return ['sh', '-c', `echo "start ${id} $(date +%s%N)" >> '${log}'; if [ ${id} = first ]; then sleep 2; while [ ! -e '${gate}' ]; do sleep 0.05; done; fi; sleep 0.2; echo "end ${id} $(date +%s%N)" >> '${log}'`];
+}
+
+function runs(dir) {
+  const lines = readFileSync(join(dir, 'log'), 'utf8').split('\n').filter(Boolean).map((line) => line.split(' '));
+  const starts = lines.filter(([kind]) => kind === 'start').map(([, id, ns]) => ({ id, start: BigInt(ns) }));
+  const ends = new Map(lines.filter(([kind]) => kind === 'end').map(([, id, ns]) => [id, BigInt(ns)]));
+  return starts.map((run) => ({ ...run, end: ends.get(run.id) }));
+}
+
+function lockArgs(kind) {
+  const { dir } = backendOptions(kind);
+  return ['--backend', kind, ...(dir === undefined ? [] : ['--dir', dir])];
+}
+
+for (const kind of BACKENDS) {
+  describe(`run --coalesce (${kind})`, () => {
+    test('50 triggers from 10 processes during a run give exactly one more run, with the last trigger\'s argv', { timeout: 120_000 }, async (t) => {
+      const name = lockName('coalesce');
+      const dir = scratch(t);
+      const args = lockArgs(kind);
+      const holder = startCli(['run', ...args, '--coalesce', name, '--', ...job(dir, 'first')]);
+      t.after(() => holder.child.kill('SIGKILL'));
+      while (!existsSync(join(dir, 'log'))) await delay(20);
+      // 10 concurrent streams of 5 triggers each; every trigger is its own onlyone process.
+      const replies = await Promise.all(Array.from({ length: 10 }, async (_, p) => {
+        const results = [];
+        for (let i = 0; i < 5; i++) {
+          const id = `t${p}x${i}`;
+          const result = await cli(['run', ...args, '--coalesce', name, '--', ...job(dir, id)]);
+          results.push({ id, ...result });
+        }
+        return results;
+      }));
+      // Only now may the first run end: every trigger has arrived during it, however loaded the machine is.
+      writeFileSync(join(dir, 'gate'), '');
+      const ended = await holder.done;
+      assert.equal(ended.code, 0, ended.stderr);
+      const triggers = replies.flat();
+      for (const trigger of triggers) {
+        assert.equal(trigger.code, 0, trigger.stderr);
+        assert.match(trigger.stderr, /^onlyone: .* is running; it will run once more when it ends \(trigger \d+ for that run\)\n$/u);
+      }
+      const order = triggers.map((trigger) => Number(/trigger (\d+) for/u.exec(trigger.stderr)[1])).sort((a, b) => a - b);
+      assert.deepEqual(order, Array.from({ length: 50 }, (_, i) => i + 1));
+      const last = triggers.find((trigger) => trigger.stderr.includes('(trigger 50 for'));
+      const all = runs(dir);
+      assert.deepEqual(all.map((run) => run.id), ['first', last.id]);
+      assert.ok(all[1].start >= all[0].end, 'the rerun overlapped the first run');
+      assert.match(ended.stderr, /running .* once more for 50 triggers/u);
+    });
+
+    test('--wait waits for the rerun and exits with its status', async (t) => {
+      const name = lockName('wait');
+      const dir = scratch(t);
+      const args = lockArgs(kind);
+      const holder = startCli(['run', ...args, '--coalesce', name, '--', ...job(dir, 'first')]);
+      t.after(() => holder.child.kill('SIGKILL'));
+      while (!existsSync(join(dir, 'log'))) await delay(20);
+      const waiting = cli(['run', ...args, '--coalesce', '--wait', name, '--', 'sh', '-c', 'echo rerun; exit 7']);
+      // The gate opens only once the waiter's trigger is in: more triggers (same command) count the triggers so far.
+      const rerun = ['sh', '-c', 'echo rerun; exit 7'];
+      for (let polls = 1; ; polls++) {
+        const poll = await cli(['run', ...args, '--coalesce', name, '--', ...rerun]);
+        if (Number(/trigger (\d+) for/u.exec(poll.stderr)?.[1]) === polls + 1) break;
+        await delay(50);
+      }
+      writeFileSync(join(dir, 'gate'), '');
+      const result = await waiting;
+      assert.equal(result.code, 7, result.stderr);
+      assert.equal((await holder.done).stdout, 'rerun\n');
+    });
+
+    test('a holder started without --coalesce is a conflict, and a free lock just runs', async (t) => {
+      const name = lockName('plain');
+      const dir = scratch(t);
+      const args = lockArgs(kind);
+      const holder = startCli(['run', ...args, name, '--', ...job(dir, 'first')]);
+      t.after(() => holder.child.kill('SIGKILL'));
+      while (!existsSync(join(dir, 'log'))) await delay(20);
+      const refused = await cli(['run', ...args, '--coalesce', name, '--', 'true']);
+      assert.equal(refused.code, 75);
+      assert.match(refused.stderr, /is already running, and its holder was not started with --coalesce\n$/u);
+      writeFileSync(join(dir, 'gate'), '');
+      await holder.done;
+      const alone = await cli(['run', ...args, '--coalesce', name, '--', 'sh', '-c', 'echo alone']);
+      assert.equal(alone.code, 0, alone.stderr);
+      assert.equal(alone.stdout, 'alone\n');
+    });
+  });
+}
+
+describe('library coalesce', () => {
+  test('takeRerun hands over the latest trigger once, then turns triggers away to race for the lock', async () => {
+    const name = lockName('lib');
+    const seen = [];
+    const lock = await acquire(name, { coalesce: true, onRerunRequest: (pending) => seen.push(pending.triggers) });
+    assert.deepEqual(await requestRerun(name, { argv: ['a'], cwd: '/' }), { accepted: true, triggers: 1 });
+    assert.deepEqual(await requestRerun(name, { argv: ['b'], cwd: '/tmp', env: { X: '1' } }), { accepted: true, triggers: 2 });
+    assert.deepEqual(seen, [1, 2]);
+    const waiter = requestRerun(name, { argv: ['c'], wait: true });
+    await delay(100);
+    const next = lock.takeRerun();
+    assert.deepEqual([...next.argv], ['c']);
+    assert.equal(next.triggers, 3);
+    assert.equal(next.env, undefined);
+    next.settle(4);
+    assert.deepEqual(await waiter, { accepted: true, triggers: 3, exit: 4 });
+    assert.equal(lock.takeRerun(), undefined);
+    // From now on the holder is about to release: a trigger is told to take the lock itself.
+    assert.deepEqual(await requestRerun(name, { argv: ['d'] }), { accepted: false });
+    await lock.release();
+    await assert.rejects(requestRerun(name, { argv: ['e'] }), { code: 'ERR_NOT_HELD' });
+  });
+
+  test('a holder without coalesce answers not_supported; a malformed rerun frame is bad_frame', async () => {
+    const name = lockName('raw');
+    const plain = await acquire(name);
+    await assert.rejects(requestRerun(name, { argv: ['x'] }), { code: 'ERR_REMOTE', remoteCode: 'not_supported' });
+    await plain.release();
+    const lock = await acquire(name, { coalesce: true });
+    const client = rawClient(lockAddress(name, 'user', DEFAULT_PREFIX, process.getuid()));
+    await client.frame(0);
+    for (const [id, frame] of [[1, { argv: [] }], [2, { argv: ['x', 1] }], [3, { argv: ['x'], env: { A: 1 } }], [4, { argv: ['x'], wait: 'yes' }], [5, { argv: ['x'], env: ['A=1'] }]]) {
+      client.write(`${JSON.stringify({ type: 'rerun', id, ...frame })}\n`);
+      const answer = await client.frame((f) => f.id === id);
+      assert.equal(answer.type, 'error');
+      assert.equal(answer.code, 'bad_frame');
+    }
+    client.socket.destroy();
+    assert.equal(lock.takeRerun(), undefined);
+    await lock.release();
+  });
+
+  test('coalesce needs a backend whose holder takes requests', async () => {
+    await assert.rejects(acquire(lockName('pg'), { backend: 'postgres', url: 'postgres://127.0.0.1:1/x', coalesce: true }), { code: 'ERR_INVALID_OPTION', message: /'abstract' or 'lockfile'/u });
+  });
+});
