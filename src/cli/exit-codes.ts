@@ -44,7 +44,7 @@ export const EXIT_STATUSES: readonly ExitStatus[] = Object.freeze([
   {
     name: 'conflict',
     code: 75,
-    meaning: 'the lock is held, or `--wait`/`--timeout` ran out; `run -E N` and `lock -E N` change it (EX_TEMPFAIL). `unlock`: the lock is not this script\'s. `stop`, `run --replace`: no process could be verified as the holder (nothing was signalled), or a third one took the lock',
+    meaning: 'the lock is held, or `--wait`/`--timeout` ran out, or (`--once-per`) a run already started in this window; `run -E N` and `lock -E N` change it (EX_TEMPFAIL). `unlock`: the lock is not this script\'s. `stop`, `run --replace`: no process could be verified as the holder (nothing was signalled), or a third one took the lock',
   },
   {
     name: 'remote',

@@ -110,6 +110,20 @@ Options:
                                 run-one-constantly); it doubles after each run that failed quickly
   --max-delay DURATION          loops: the longest pause (default 60s); a run that succeeded or lasted
                                 this long (and 10s) brings the pause back to --restart-delay
+  --once-per DURATION           at most one run started per window of DURATION (90, 30s, 5m, 2h30m,
+                                1d), across every host on the backend (lockfile, postgres); windows
+                                are cut on the backend's clock, never this host's. A run already
+                                started in this window: exit 75 (-E), 'already ran in this window'
+  --offset DURATION             windows start DURATION after midnight (--once-per 1d --offset 2h30m)
+  --tz ZONE                     cut windows on ZONE's wall clock (Europe/Paris); UTC by default
+  --retry-failed                a run that failed, crashed or lost its lock does not use up its window
+  --min-hold DURATION           keep the lock at least DURATION after the start, even if COMMAND ends
+                                sooner (not more often than DURATION, without windows)
+  --coalesce                    if NAME is held by a --coalesce run, ask it to run COMMAND once more
+                                when it ends and exit 0: any number of triggers give one more run,
+                                with the latest command line and cwd (abstract, lockfile)
+  --pass-env                    with --coalesce: the rerun gets this environment
+  With --coalesce, -w waits for that rerun and exits with its status.
 
 flock(1) options, accepted so that a copied line works:
   -n, --nb, --nonblock          fail at once if NAME is held (onlyone's default); also --nonblocking
@@ -180,6 +194,8 @@ not taken with 'onlyone lock'; 64 usage; 69 unavailable.
   status: `Usage: onlyone status NAME [--json] [--slots N]
 
 Prints who holds NAME: pid, user, command line, how long. Exit 0 when held, 1 when free.
+On backends that keep run records (lockfile, postgres), also the last --once-per run: its window,
+host, pid, start, end and exit (--json: lastRun, null when there is none).
 
 Options:
   --slots N   show each of the N slots NAME#0..NAME#N-1 (--json: an array); exit 0 when every slot
