@@ -5,7 +5,7 @@ import type { Holder } from './holder/types.js';
 import { markSquatted, squatterUid, squattedError } from './identity/squatting.js';
 import { Lock } from './lock.js';
 import type { RunRecord } from './once-per/record.js';
-import { checkOncePer, startRun } from './once-per/begin.js';
+import { checkOncePer, startReruns, startRun } from './once-per/begin.js';
 import { normalizeOptions, type AcquireOptions, type NormalizedOptions, type StatusOptions } from './options.js';
 
 /**
@@ -155,7 +155,8 @@ async function acquireWith(name: string, options: AcquireOptions | undefined, de
   try {
     const inner = await backend.acquire({ name, options: normalized, signal, describeHolder });
     const run = await startRun(backend, name, normalized, inner);
-    return new Lock(name, normalized.scope, backend.kind, inner, { run, minHoldMs: normalized.minHoldMs, reruns: normalized.reruns });
+    const reruns = await startReruns(backend, name, normalized, inner);
+    return new Lock(name, normalized.scope, backend.kind, inner, { run, minHoldMs: normalized.minHoldMs, reruns });
   } catch (error) {
     if (error instanceof LockBusyError) {
       // The loser can forward to the holder that refused it (slot 0's, with slots) in one call.

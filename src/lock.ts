@@ -4,13 +4,13 @@ import { performance } from 'node:perf_hooks';
 import { LockLostError, LockReleasedError } from './errors.js';
 import type { StartedRun } from './once-per/begin.js';
 import type { RunExit, RunRecord } from './once-per/record.js';
-import type { PendingRerun, RerunQueue } from './holder/reruns.js';
+import type { PendingRerun, Reruns } from './holder/reruns.js';
 
 /** What the generic layer adds to a backend's lock: the `oncePer` run, the `minHoldMs` floor. @internal */
 export interface LockExtras {
   readonly run: StartedRun | undefined;
   readonly minHoldMs: number | undefined;
-  readonly reruns: RerunQueue | undefined;
+  readonly reruns: Reruns | undefined;
 }
 
 /**
@@ -51,7 +51,7 @@ export class Lock implements AsyncDisposable {
   #exit: RunExit = 0;
   /** performance.now() before which release() does not let go (`minHoldMs`). */
   readonly #holdUntil: number | undefined;
-  readonly #reruns: RerunQueue | undefined;
+  readonly #reruns: Reruns | undefined;
 
   /** @internal */
   constructor(name: string, scope: Scope, backend: string, inner: BackendLock, extras?: LockExtras) {
@@ -80,10 +80,11 @@ export class Lock implements AsyncDisposable {
    * ```ts
    * await using lock = await acquire('reindex', { coalesce: true });
    * await reindex();
-   * for (let next = lock.takeRerun(); next; next = lock.takeRerun()) next.settle(await reindex(next.argv));
+   * for (let next = await lock.takeRerun(); next; next = await lock.takeRerun()) next.settle(await reindex(next.argv));
    * ```
+   * @throws BackendError when the backend cannot be read (postgres).
    */
-  takeRerun(): PendingRerun | undefined {
+  async takeRerun(): Promise<PendingRerun | undefined> {
     return this.#reruns?.take();
   }
 

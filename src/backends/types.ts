@@ -1,6 +1,7 @@
 import type { Holder } from '../holder/types.js';
 import type { NormalizedOptions } from '../options.js';
 import type { RunExit, RunRecord } from '../once-per/record.js';
+import type { RerunReply, RerunRequest, Reruns } from '../holder/reruns.js';
 
 /** What a backend can do beyond plain mutual exclusion. */
 export interface BackendCapabilities {
@@ -107,6 +108,10 @@ export interface Backend {
   ledger?(name: string, options: NormalizedOptions, lock: BackendLock): Promise<RunLedger>;
   /** The last run recorded for `name` (`oncePer`), or undefined. Present exactly when `ledger` is. */
   lastRun?(name: string, options: NormalizedOptions): Promise<RunRecord | undefined>;
+  /** `coalesce` kept in the backend (holders without messaging): `lock`'s pending rerun. Socket backends keep it in the holder process. */
+  reruns?(name: string, options: NormalizedOptions, lock: BackendLock): Promise<Reruns>;
+  /** `requestRerun()` on a backend that keeps reruns itself. Present exactly when `reruns` is. */
+  requestRerun?(name: string, options: NormalizedOptions, request: Omit<RerunRequest, 'from'>): Promise<RerunReply>;
 }
 
 /**

@@ -53,6 +53,9 @@ export function scheduleArgs(values: Values): ScheduleArgs {
   const passEnv = values['pass-env'] === true;
   if (passEnv && !coalesce) throw new UsageError('--pass-env needs --coalesce', 'run');
   if (coalesce && values['timeout'] !== undefined) throw new UsageError('--coalesce --wait waits for the rerun, without a time limit: --wait takes no SECONDS with --coalesce', 'run');
+  if (coalesce && values['wait'] === true && /^postgres(?:ql)?(?::\/\/|$)/iu.test(String(values['backend'] ?? ''))) {
+    throw new UsageError('--coalesce --wait needs a backend whose holder answers on a socket (abstract, lockfile); on postgres the rerun is queued in the database', 'run');
+  }
   if (coalesce && oncePerMs !== undefined) throw new UsageError('--coalesce and --once-per cannot be used together', 'run');
   const loop = ['keep-running', 'until-success', 'until-failure', 'replace', 'slots', 'forward'].find((option) => values[option] !== undefined && values[option] !== false);
   if (loop !== undefined && (oncePerMs !== undefined || coalesce)) throw new UsageError(`--${oncePerMs === undefined ? 'coalesce' : 'once-per'} and --${loop} cannot be used together`, 'run');

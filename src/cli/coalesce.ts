@@ -14,9 +14,9 @@ type RunArgs = Extract<Parsed, { command: 'run' }>;
  */
 export function coalesceReruns(lock: Lock, supervisor: Supervisor, quiet: boolean): void {
   let settle: ((exit: number | string) => void) | undefined;
-  supervisor.nextRun = (ended: Outcome): Command | undefined => {
+  supervisor.nextRun = async (ended: Outcome): Promise<Command | undefined> => {
     settle?.('code' in ended ? ended.code : ended.signal);
-    const next = lock.takeRerun();
+    const next = await lock.takeRerun();
     settle = next?.settle;
     if (next === undefined) return undefined;
     const [file, ...rest] = next.argv;

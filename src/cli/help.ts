@@ -121,9 +121,9 @@ Options:
                                 sooner (not more often than DURATION, without windows)
   --coalesce                    if NAME is held by a --coalesce run, ask it to run COMMAND once more
                                 when it ends and exit 0: any number of triggers give one more run,
-                                with the latest command line and cwd (abstract, lockfile)
+                                with the latest command line and cwd
   --pass-env                    with --coalesce: the rerun gets this environment
-  With --coalesce, -w waits for that rerun and exits with its status.
+  With --coalesce, -w waits for that rerun and exits with its status (not on postgres).
 
 flock(1) options, accepted so that a copied line works:
   -n, --nb, --nonblock          fail at once if NAME is held (onlyone's default); also --nonblocking

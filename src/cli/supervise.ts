@@ -51,7 +51,7 @@ export class Supervisor {
   #stopTimer: NodeJS.Timeout | undefined;
   #command: Command;
   /** --coalesce: asked when a run ends (unless we are stopping); the command to run next under the same lock, if any. */
-  nextRun: ((ended: Outcome) => Command | undefined) | undefined;
+  nextRun: ((ended: Outcome) => Promise<Command | undefined>) | undefined;
 
   constructor(args: RunArgs) {
     this.#args = args;
@@ -133,7 +133,7 @@ export class Supervisor {
       if ('error' in ended) {
         const failed = cannotRun(this.#command.argv[0], ended.error);
         // --coalesce: a rerun that cannot start still ends, and whoever waits for it hears how.
-        const next = this.#stopping ? undefined : this.nextRun?.(failed);
+        const next = this.#stopping ? undefined : await this.nextRun?.(failed);
         if (next === undefined) return failed;
         this.#command = next;
         continue;
@@ -141,7 +141,7 @@ export class Supervisor {
       if (lost) return { code: ExitCode.lost };
       const outcome: Outcome = ended.signal !== null ? { signal: ended.signal } : { code: ended.code ?? ExitCode.internal };
       const success = 'code' in outcome && outcome.code === 0;
-      const next = this.#stopping ? undefined : this.nextRun?.(outcome);
+      const next = this.#stopping ? undefined : await this.nextRun?.(outcome);
       if (next !== undefined) {
         this.#command = next;
         continue;

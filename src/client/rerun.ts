@@ -47,7 +47,8 @@ const FOREVER_MS = 2 ** 31 - 1;
  * @throws NotHeldError (`ERR_NOT_HELD`) when nobody holds the lock.
  * @throws RemoteError (`ERR_REMOTE`): `remoteCode` `not_supported` when the holder did not take the lock with
  * `coalesce`, `forbidden` when it runs as another user.
- * @throws ProtocolError when the holder breaks the protocol or goes away before answering; InvalidOptionError.
+ * @throws ProtocolError when the holder breaks the protocol or goes away before answering; InvalidOptionError (also
+ * for `wait` on postgres, whose holder keeps the pending rerun in the database); BackendError.
  */
 export async function requestRerun(name: string, options?: RerunOptions): Promise<RerunResult> {
   const lockOptions = normalizeOptions(options === undefined ? undefined : pickWhere(options));
@@ -63,6 +64,11 @@ export async function requestRerun(name: string, options?: RerunOptions): Promis
   if (bytes > lockOptions.maxMessageBytes + CONTROL_FRAME_BYTES) throw new InvalidOptionError(`The rerun request is ${bytes} bytes, more than the holder accepts`);
   o.signal?.throwIfAborted();
   const backend = backendFor(lockOptions);
+  if (backend.requestRerun !== undefined) {
+    // The backend keeps the pending rerun itself (postgres): no socket to wait on, so no `wait`.
+    if (o.wait === true) throw new InvalidOptionError(`The \`wait\` option of requestRerun needs a backend whose holder answers on a socket ('abstract', 'lockfile'), not '${backend.kind}'`);
+    return backend.requestRerun(name, lockOptions, { argv: Object.freeze(argv.slice()), cwd: o.cwd ?? currentDirectory(), env: o.env });
+  }
   if (backend.messageAddress === undefined) throw new InvalidOptionError(`The \`backend\` option '${lockOptions.backend}' does not support reruns`);
   const address = backend.messageAddress(name, lockOptions);
   // With expectedUid, the holder is identified before anything is written to it (never ask a squatter to run).

@@ -20,6 +20,14 @@ export interface PendingRerun extends RerunRequest {
   settle(exit: number | string): void;
 }
 
+/** Where a coalescing holder's pending rerun lives: in the process (socket backends) or in the backend (postgres). @internal */
+export interface Reruns {
+  /** The rerun owed now, if any; without one, triggers are no longer accepted (they race for the lock). */
+  take(): Promise<PendingRerun | undefined>;
+  /** Stops accepting triggers (the lock is being released). */
+  close(): void;
+}
+
 /** What a trigger is told. @internal */
 export type RerunReply = { readonly accepted: true; readonly triggers: number; readonly exit?: number | string } | { readonly accepted: false };
 
@@ -30,7 +38,7 @@ export type RerunReply = { readonly accepted: true; readonly triggers: number; r
  * that is about to release: it is told `accepted: false` and races for the lock itself.
  * @internal
  */
-export class RerunQueue {
+export class RerunQueue implements Reruns {
   #pending: { request: RerunRequest; triggers: number; waiters: Array<(reply: RerunReply) => void> } | undefined;
   #closed = false;
   readonly #onRequest: ((pending: PendingRerun) => void) | undefined;
@@ -57,7 +65,7 @@ export class RerunQueue {
   }
 
   /** The rerun owed now, if any. Without one the queue closes: later triggers are turned away to race for the lock. */
-  take(): PendingRerun | undefined {
+  async take(): Promise<PendingRerun | undefined> {
     const pending = this.#pending;
     this.#pending = undefined;
     if (pending === undefined) {

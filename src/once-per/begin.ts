@@ -2,8 +2,24 @@ import { hostname } from 'node:os';
 import { AlreadyRanError, InvalidOptionError } from '../errors.js';
 import type { NormalizedOptions } from '../options.js';
 import type { Backend, BackendLock, RunLedger } from '../backends/types.js';
+import type { Reruns } from '../holder/reruns.js';
 import { runFailed, sameWindow, type RunRecord } from './record.js';
 import { windowAt } from './window.js';
+
+/**
+ * `coalesce`: where this lock's pending rerun lives: in the backend when it keeps reruns itself (postgres), else in
+ * this process, served on the holder's socket. On failure the lock is released.
+ * @internal
+ */
+export async function startReruns(backend: Backend, name: string, options: NormalizedOptions, lock: BackendLock): Promise<Reruns | undefined> {
+  if (options.reruns === undefined || backend.reruns === undefined) return options.reruns;
+  try {
+    return await backend.reruns(name, options, lock);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
 
 /** A run in progress: where its record lives, and the record as started. @internal */
 export interface StartedRun {
@@ -12,14 +28,14 @@ export interface StartedRun {
 }
 
 /**
- * Refuses `oncePer` on a backend that keeps no records, and `coalesce` on one whose holder takes no requests,
+ * Refuses `oncePer` on a backend that keeps no records, and `coalesce` on one that cannot pass triggers on,
  * before anything is acquired.
  * @throws InvalidOptionError naming the backends that work.
  * @internal
  */
 export function checkOncePer(backend: Backend, options: NormalizedOptions): void {
   if (options.reruns !== undefined) {
-    if (!backend.capabilities.messaging) throw new InvalidOptionError(`The \`coalesce\` option needs a backend whose holder takes requests, 'abstract' or 'lockfile'; the '${backend.kind}' backend does not`);
+    if (!backend.capabilities.messaging && backend.reruns === undefined) throw new InvalidOptionError(`The \`coalesce\` option needs a backend that can pass triggers to the holder, 'abstract', 'lockfile' or 'postgres'; the '${backend.kind}' backend cannot`);
     if (options.slots !== undefined) throw new InvalidOptionError('The `coalesce` and `slots` options cannot be used together');
   }
   if (options.oncePer === undefined) return;

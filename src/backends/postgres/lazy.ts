@@ -1,6 +1,7 @@
 import type { Holder } from '../../holder/types.js';
 import type { NormalizedOptions } from '../../options.js';
 import type { RunRecord } from '../../once-per/record.js';
+import type { RerunReply, RerunRequest, Reruns } from '../../holder/reruns.js';
 import type { AcquireRequest, Backend, BackendLock, RunLedger } from '../types.js';
 
 let loaded: Promise<Backend> | undefined;
@@ -34,5 +35,15 @@ export const lazyPostgresBackend: Backend = {
   },
   async lastRun(name: string, options: NormalizedOptions): Promise<RunRecord | undefined> {
     return (await load()).lastRun?.(name, options);
+  },
+  async reruns(name: string, options: NormalizedOptions, lock: BackendLock): Promise<Reruns> {
+    const backend = await load();
+    if (backend.reruns === undefined) throw new Error('the postgres backend keeps no reruns');
+    return backend.reruns(name, options, lock);
+  },
+  async requestRerun(name: string, options: NormalizedOptions, request: Omit<RerunRequest, 'from'>): Promise<RerunReply> {
+    const backend = await load();
+    if (backend.requestRerun === undefined) throw new Error('the postgres backend keeps no reruns');
+    return backend.requestRerun(name, options, request);
   },
 };
