@@ -5,7 +5,6 @@ import type { Holder } from './holder/types.js';
 import { markSquatted, squatterUid, squattedError } from './identity/squatting.js';
 import { Lock } from './lock.js';
 import type { RunRecord } from './once-per/record.js';
-import { checkOncePer, startReruns, startRun } from './once-per/begin.js';
 import { normalizeOptions, type AcquireOptions, type NormalizedOptions, type StatusOptions } from './options.js';
 
 /**
@@ -145,17 +144,20 @@ export async function lastRun(name: string, options?: StatusOptions): Promise<Ru
 }
 
 async function acquireWith(name: string, options: AcquireOptions | undefined, describeHolder: boolean): Promise<Lock> {
-  const normalized = normalizeOptions(options);
+  const plain = normalizeOptions(options);
+  // Loaded only for oncePer and coalesce: a plain acquire never pays for it.
+  const schedule = plain.oncePer === undefined && !plain.coalesce ? undefined : await import('./once-per/begin.js');
+  const normalized = schedule === undefined ? plain : schedule.withRerunQueue(plain);
   if (normalized.replace !== undefined && normalized.slots !== undefined) throw new InvalidOptionError('The `replace` and `slots` options cannot be used together');
   const backend = backendFor(normalized);
-  checkOncePer(backend, normalized);
+  schedule?.checkOncePer(backend, normalized);
   const timeout = normalized.wait && normalized.timeoutMs !== undefined ? AbortSignal.timeout(normalized.timeoutMs) : undefined;
   const signals = [normalized.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
   const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
   try {
     const inner = await backend.acquire({ name, options: normalized, signal, describeHolder });
-    const run = await startRun(backend, name, normalized, inner);
-    const reruns = await startReruns(backend, name, normalized, inner);
+    const run = await schedule?.startRun(backend, name, normalized, inner);
+    const reruns = await schedule?.startReruns(backend, name, normalized, inner);
     return new Lock(name, normalized.scope, backend.kind, inner, { run, minHoldMs: normalized.minHoldMs, reruns });
   } catch (error) {
     if (error instanceof LockBusyError) {

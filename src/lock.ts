@@ -167,7 +167,9 @@ export class Lock implements AsyncDisposable {
   release(): Promise<void> {
     // Triggers that arrive from now on race for the lock instead of waiting for a rerun that will not come.
     this.#reruns?.close();
-    this.#release ??= this.#finishRun().then(() => this.#inner.release()).finally(() => {
+    // Without a run record or a hold, the backend releases synchronously here (the socket is closed before we return).
+    const plain = this.#startedRun === undefined && this.#holdUntil === undefined;
+    this.#release ??= (plain ? this.#inner.release() : this.#finishRun().then(() => this.#inner.release())).finally(() => {
       this.#releaseDone = true;
       if (this.#controller !== undefined && !this.#controller.signal.aborted) this.#controller.abort(new LockReleasedError(this.name));
     });

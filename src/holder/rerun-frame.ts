@@ -1,6 +1,6 @@
-import type { Frame } from '../protocol/frames.js';
+import { errorFrame, type Frame } from '../protocol/frames.js';
 import type { PeerIdentity } from './messages.js';
-import type { RerunRequest } from './reruns.js';
+import type { RerunQueue, RerunRequest } from './reruns.js';
 
 /**
  * Reads a `rerun` frame (see docs/protocol.md): argv (non-empty, strings), cwd (string), env (an object of strings,
@@ -24,4 +24,28 @@ export function parseRerunFrame(frame: Frame, from: PeerIdentity): { request: Re
 export function mayRerun(peer: PeerIdentity): boolean {
   const own = process.getuid?.();
   return peer.verified && peer.uid !== undefined && (peer.uid === own || peer.uid === 0);
+}
+
+/**
+ * Answers one `rerun` frame (see docs/protocol.md §9): `not_supported` without `coalesce`, `forbidden` for another
+ * user, `bad_frame` when malformed, else a `reply` (at once, or with `wait` once the rerun has ended). Never throws.
+ * @internal
+ */
+export async function serveRerun(frame: Frame, peer: PeerIdentity, reruns: RerunQueue | undefined, send: (answer: Frame) => void): Promise<void> {
+  const { id } = frame;
+  const withId = id === undefined ? {} : { id };
+  if (reruns === undefined) {
+    send(errorFrame('not_supported', 'this holder does not coalesce runs (it was not started with coalesce)', id));
+    return;
+  }
+  if (!mayRerun(peer)) {
+    send(errorFrame('forbidden', `only the holder's own user may ask it to run a command, not uid ${peer.uid ?? 'unknown'}`, id));
+    return;
+  }
+  const parsed = parseRerunFrame(frame, peer);
+  if (typeof parsed === 'string') {
+    send(errorFrame('bad_frame', parsed, id));
+    return;
+  }
+  send({ type: 'reply', ...withId, data: await reruns.handle(parsed.request, parsed.wait) });
 }

@@ -3,7 +3,7 @@ import { FrameReader } from '../protocol/frame-reader.js';
 import { CONTROL_FRAME_BYTES, encodeFrame, errorFrame, type Frame, type ProtocolErrorCode } from '../protocol/frames.js';
 import { assertPlainJson } from '../protocol/plain-json.js';
 import type { MessageHandler, PeerIdentity } from './messages.js';
-import { mayRerun, parseRerunFrame } from './rerun-frame.js';
+import { serveRerun } from './rerun-frame.js';
 import type { RerunQueue } from './reruns.js';
 import { invalidMessage, runHandler } from './run-handler.js';
 
@@ -190,7 +190,7 @@ class Connection {
       return;
     }
     if (frame.type === 'rerun') {
-      await this.#rerun(frame, peer);
+      await serveRerun(frame, peer, this.#options.reruns, (answer) => this.#send(answer));
       return;
     }
     if (frame.type === 'release') {
@@ -236,27 +236,6 @@ class Connection {
     }
     // The data is already JSON: splice it into the frame rather than encode a megabyte twice.
     this.#write(Buffer.from(`{"type":"reply",${id === undefined ? '' : `"id":${JSON.stringify(id)},`}"data":${data}}\n`, 'utf8'));
-  }
-
-  /** A trigger asks for one more run (`coalesce`); with `wait` the answer comes once that run has ended. */
-  async #rerun(frame: Frame, peer: PeerIdentity): Promise<void> {
-    const { id } = frame;
-    const reruns = this.#options.reruns;
-    if (reruns === undefined) {
-      this.#send(errorFrame('not_supported', 'this holder does not coalesce runs (it was not started with coalesce)', id));
-      return;
-    }
-    if (!mayRerun(peer)) {
-      this.#send(errorFrame('forbidden', `only the holder's own user may ask it to run a command, not uid ${peer.uid ?? 'unknown'}`, id));
-      return;
-    }
-    const parsed = parseRerunFrame(frame, peer);
-    if (typeof parsed === 'string') {
-      this.#send(errorFrame('bad_frame', parsed, id));
-      return;
-    }
-    const reply = await reruns.handle(parsed.request, parsed.wait);
-    this.#send({ type: 'reply', ...(id === undefined ? {} : { id }), data: reply });
   }
 
   #send(frame: Frame): void {

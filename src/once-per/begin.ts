@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { AlreadyRanError, InvalidOptionError } from '../errors.js';
 import type { NormalizedOptions } from '../options.js';
 import type { Backend, BackendLock, RunLedger } from '../backends/types.js';
-import type { Reruns } from '../holder/reruns.js';
+import { RerunQueue, type Reruns } from '../holder/reruns.js';
 import { runFailed, sameWindow, type RunRecord } from './record.js';
 import { windowAt } from './window.js';
 
@@ -25,6 +25,12 @@ export async function startReruns(backend: Backend, name: string, options: Norma
 export interface StartedRun {
   readonly ledger: RunLedger;
   readonly record: RunRecord;
+}
+
+/** With `coalesce`: the options plus this acquisition's queue of triggers, which the socket holder serves. @internal */
+export function withRerunQueue(options: NormalizedOptions): NormalizedOptions {
+  if (!options.coalesce) return options;
+  return Object.freeze(Object.assign(Object.create(null) as object, options, { reruns: new RerunQueue(options.onRerunRequest) }) as NormalizedOptions);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../errors.js';
-import { RerunQueue, type PendingRerun } from '../holder/reruns.js';
+import type { PendingRerun, RerunQueue } from '../holder/reruns.js';
 import { checkTimeZone, type WindowSpec } from './window.js';
 
 /** Options of `acquire` that limit how often a job runs: schedule windows, a minimum hold, coalesced triggers. */
@@ -33,7 +33,9 @@ export interface ScheduleOptions {
 export interface NormalizedScheduleOptions {
   readonly oncePer: (WindowSpec & { readonly retryFailed: boolean }) | undefined;
   readonly minHoldMs: number | undefined;
-  /** With `coalesce`: this acquisition's queue of triggers. */
+  readonly coalesce: boolean;
+  readonly onRerunRequest: ((pending: PendingRerun) => void) | undefined;
+  /** With `coalesce`: this acquisition's queue of triggers, added by acquire once it has loaded it. */
   readonly reruns: RerunQueue | undefined;
 }
 
@@ -65,7 +67,9 @@ export function normalizeScheduleOptions(options: ScheduleOptions): NormalizedSc
             retryFailed: retryFailed === true,
           }),
     minHoldMs: minHoldMs === undefined ? undefined : integer('minHoldMs', minHoldMs, 0),
-    reruns: coalesce === true ? new RerunQueue(onRerunRequest) : undefined,
+    coalesce: coalesce === true,
+    onRerunRequest,
+    reruns: undefined,
   };
 }
 
