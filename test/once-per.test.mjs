@@ -65,9 +65,9 @@ for (const [kind, where, skip] of backends()) {
     test('a second run in the same window exits with the conflict status and says who ran', async () => {
       const name = lockName('once');
       const { args } = where();
-      const first = await cli(['run', ...args, '--once-per', '1d', name, '--', 'sh', '-c', 'echo first']);
+      const first = await cli(['run', ...args, '--once-per', '1d', name, '--', 'sh', '-c', 'echo first $ONLYONE_WINDOW'], { env: { ONLYONE_WINDOW: 'inherited' } });
       assert.equal(first.code, 0, first.stderr);
-      assert.equal(first.stdout, 'first\n');
+      assert.match(first.stdout, /^first \d{4}-\d\d-\d\dT00:00:00\.000Z\n$/u);
       const second = await cli(['run', ...args, '--once-per', '1d', name, '--', 'sh', '-c', 'echo second']);
       assert.equal(second.code, 75);
       assert.equal(second.stdout, '');

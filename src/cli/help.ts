@@ -75,7 +75,8 @@ COMMAND inherits the lock on the first fd above 2 the caller did not use (ONLYON
 so the lock lasts as long as COMMAND even if onlyone itself is killed; the caller's own fds and
 ignored signals reach COMMAND as under flock. Signals INT, TERM, HUP, QUIT, USR1 and USR2 are
 forwarded to COMMAND; INT, TERM and HUP stop its whole process tree (SIGKILL after --grace).
-COMMAND gets ONLYONE_NAME and ONLYONE_SCOPE (and ONLYONE_FENCE on backends with fencing tokens).
+COMMAND gets ONLYONE_NAME and ONLYONE_SCOPE (and ONLYONE_FENCE on backends with fencing tokens,
+ONLYONE_WINDOW with --once-per).
 Without NAME, the lock is named cmd-BASENAME-HASH, a hash of COMMAND's argv (NUL-separated): the same
 command line excludes itself, whatever else runs.
 

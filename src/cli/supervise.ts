@@ -274,8 +274,11 @@ function commandEnv(lock: Lock, base: Readonly<Record<string, string | undefined
   delete env['ONLYONE_FD'];
   delete env['ONLYONE_FENCE'];
   delete env['ONLYONE_SLOT'];
+  delete env['ONLYONE_WINDOW'];
   if (lock.fence !== undefined) env['ONLYONE_FENCE'] = lock.fence;
   if (lock.slot !== undefined) env['ONLYONE_SLOT'] = String(lock.slot);
+  // --once-per: the window's start, so a job can key its output on it (as Temporal puts it in the workflow id).
+  if (lock.run !== undefined) env['ONLYONE_WINDOW'] = new Date(lock.run.window.start).toISOString();
   return env;
 }
 
