@@ -2,11 +2,13 @@
 // with the latest trigger's command. On one machine they reach the holder through its socket (a `rerun` frame).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, startCli } from './cli-helpers.mjs';
-import { BACKENDS, backendOptions, delay, distEntry, lockName, rawClient } from './helpers.mjs';
+import { BACKENDS, backendOptions, delay, distEntry, fixture, lockName, rawClient } from './helpers.mjs';
 import { postgresUnavailable, startPostgres } from './postgres-server.mjs';
 
 const { acquire, requestRerun, lockAddress, DEFAULT_PREFIX } = await import(distEntry);
@@ -38,6 +40,10 @@ before(async () => {
 });
 after(() => server?.stop());
 
+function libraryOptions(kind) {
+  return kind === 'postgres' ? { backend: 'postgres', url: server.url } : backendOptions(kind);
+}
+
 function lockArgs(kind) {
   if (kind === 'postgres') return ['--backend', server.url];
   const { dir } = backendOptions(kind);
@@ -54,32 +60,46 @@ for (const kind of [...BACKENDS, 'postgres']) {
       const holder = startCli(['run', ...args, '--coalesce', name, '--', ...job(dir, 'first')]);
       t.after(() => holder.child.kill('SIGKILL'));
       while (!existsSync(join(dir, 'log'))) await delay(20);
-      // 10 concurrent streams of 5 triggers each; every trigger is its own onlyone process.
+      // 10 trigger processes, 5 triggers each, all at once: each takes the lock's conflict, then asks for a rerun.
+      const script = job(dir, '@ID@')[2];
       const replies = await Promise.all(Array.from({ length: 10 }, async (_, p) => {
-        const results = [];
-        for (let i = 0; i < 5; i++) {
-          const id = `t${p}x${i}`;
-          const result = await cli(['run', ...args, '--coalesce', name, '--', ...job(dir, id)]);
-          results.push({ id, ...result });
-        }
-        return results;
+        const child = spawn(process.execPath, [fixture('trigger.mjs'), name, JSON.stringify(libraryOptions(kind)), `t${p}`, '5', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
+        const [code] = await once(child, 'exit');
+        assert.equal(code, 0);
+        return out.split('\n').filter(Boolean).map((line) => JSON.parse(line));
       }));
       // Only now may the first run end: every trigger has arrived during it, however loaded the machine is.
       writeFileSync(join(dir, 'gate'), '');
       const ended = await holder.done;
       assert.equal(ended.code, 0, ended.stderr);
       const triggers = replies.flat();
-      for (const trigger of triggers) {
-        assert.equal(trigger.code, 0, trigger.stderr);
-        assert.match(trigger.stderr, /^onlyone: .* is running; it will run once more when it ends \(trigger \d+ for that run\)\n$/u);
-      }
-      const order = triggers.map((trigger) => Number(/trigger (\d+) for/u.exec(trigger.stderr)[1])).sort((a, b) => a - b);
-      assert.deepEqual(order, Array.from({ length: 50 }, (_, i) => i + 1));
-      const last = triggers.find((trigger) => trigger.stderr.includes('(trigger 50 for'));
+      assert.equal(triggers.length, 50);
+      for (const trigger of triggers) assert.equal(trigger.accepted, true, JSON.stringify(trigger));
+      assert.deepEqual(triggers.map((trigger) => trigger.triggers).sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i + 1));
+      const last = triggers.find((trigger) => trigger.triggers === 50);
       const all = runs(dir);
       assert.deepEqual(all.map((run) => run.id), ['first', last.id]);
       assert.ok(all[1].start >= all[0].end, 'the rerun overlapped the first run');
       assert.match(ended.stderr, /running .* once more for 50 triggers/u);
+    });
+
+    test('CLI triggers: each exits 0 at once and says so; the last one\'s command runs', async (t) => {
+      const name = lockName('cli');
+      const dir = scratch(t);
+      const args = lockArgs(kind);
+      const holder = startCli(['run', ...args, '--coalesce', name, '--', ...job(dir, 'first')]);
+      t.after(() => holder.child.kill('SIGKILL'));
+      while (!existsSync(join(dir, 'log'))) await delay(20);
+      for (const id of ['c1', 'c2', 'c3']) {
+        const trigger = await cli(['run', ...args, '--coalesce', name, '--', ...job(dir, id)]);
+        assert.equal(trigger.code, 0, trigger.stderr);
+        assert.match(trigger.stderr, new RegExp(`^onlyone: ${name} is running; it will run once more when it ends \\(trigger ${id.slice(1)} for that run\\)\n$`, 'u'));
+      }
+      writeFileSync(join(dir, 'gate'), '');
+      assert.equal((await holder.done).code, 0);
+      assert.deepEqual(runs(dir).map((run) => run.id), ['first', 'c3']);
     });
 
     test('--wait waits for the rerun and exits with its status', { skip: kind === 'postgres' && 'a usage error on postgres (tested below)' }, async (t) => {
