@@ -2,7 +2,7 @@
 // postgres: the server's), the run record in the backend, --retry-failed, and abstract's refusal.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, startCli } from './cli-helpers.mjs';
@@ -169,6 +169,20 @@ for (const [kind, where, skip] of backends()) {
     });
   });
 }
+
+describe('once per window on lockfile: a damaged record', () => {
+  test('is an error, never "never ran"', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'onlyone-once-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const name = lockName('damaged');
+    assert.equal((await cli(['run', '--backend', 'lockfile', '--dir', dir, '--once-per', '1d', name, '--', 'true'])).code, 0);
+    writeFileSync(join(dir, `${name}.runs`), '{"name": "half a rec');
+    const result = await cli(['run', '--backend', 'lockfile', '--dir', dir, '--once-per', '1d', name, '--', 'echo', 'ran']);
+    assert.equal(result.code, 69);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^onlyone: The run record .*\.runs is damaged; delete it to let the next run start\n$/u);
+  });
+});
 
 describe('once per window on abstract', () => {
   test('is a clear usage error that names the backends that work', async () => {
