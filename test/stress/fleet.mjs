@@ -6,7 +6,11 @@
 //   node test/stress/fleet.mjs [--backend lockfile|postgres|both] [--windows 20] [--hosts 5] [--self-check]
 //
 // --self-check also runs the same fleet without --once-per, which must show several runs per window: the checker
-// proves it can see the failure it is there to catch. Ends with a PASSED or FAILED line.
+// proves it can see the failure it is there to catch (test/fleet-check.test.mjs feeds it made-up logs as well).
+// The checker (stress/fleet-check.mjs) also requires every window onlyone gave a job (ONLYONE_WINDOW) to contain the
+// real instant of its lock, so windows cut on a skewed host clock fail. It needs a machine that starts onlyone within
+// a second or so: on one so loaded that no window is decided by an attempt inside it, it says so and fails.
+// Ends with a PASSED or FAILED line.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,23 +67,33 @@ function fakeTime(skewMs) {
   return `${skewMs >= 0 ? '+' : '-'}${(Math.abs(skewMs) / 1000).toFixed(3)}s`;
 }
 
-/** Starts one fleet (every host) against one backend; resolves with what the checker needs. */
-function startFleet({ label, backendArgs, oncePer, t0, drawn, dir }) {
+/** Starts one fleet (every host) against one backend: `ready` once every host is up, `start(t0)`, then `done`. */
+function startFleet({ label, backendArgs, oncePer, drawn, dir }) {
   const name = `fleet-${label}-${randomBytes(4).toString('hex')}`;
   const log = join(dir, `${label}.log`);
   writeFileSync(log, '');
   const args = [...backendArgs, ...(oncePer ? ['--once-per', `${periodMs / 1000}s`] : [])];
   const children = drawn.map(({ host: id, skewMs, spreadMs }) => {
-    const config = { cli, args, name, t0, periodMs, windows, spreadMs, log, host: id };
+    const config = { cli, args, name, periodMs, windows, spreadMs, log, host: id };
     const child = spawn(process.execPath, [host, JSON.stringify(config)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['pipe', 'pipe', 'inherit'],
       env: { ...process.env, LD_PRELOAD: FAKETIME, FAKETIME: fakeTime(skewMs), FAKETIME_DONT_FAKE_MONOTONIC: '1' },
     });
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
-    return new Promise((resolve) => child.on('exit', (code) => resolve({ code, events: out.split('\n').filter(Boolean).map((line) => JSON.parse(line)) })));
+    let onClock;
+    const up = new Promise((resolve) => (onClock = resolve));
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('\n')) onClock();
+    });
+    const exited = new Promise((resolve) => child.on('exit', (code) => resolve({ code, events: out.split('\n').filter(Boolean).map((line) => JSON.parse(line)) })));
+    return { child, up, exited };
   });
-  return Promise.all(children).then((results) => ({ label, oncePer, log, results }));
+  return {
+    ready: Promise.all(children.map((c) => c.up)),
+    start: (t0) => children.forEach((c) => c.child.stdin.end(`${t0}\n`)),
+    done: Promise.all(children.map((c) => c.exited)).then((results) => ({ label, oncePer, log, results })),
+  };
 }
 
 async function main() {
@@ -91,8 +105,6 @@ async function main() {
   }
   const dir = mkdtempSync(join(tmpdir(), 'onlyone-fleet-'));
   const drawn = drawHosts();
-  // Real-time origin: the first boundary at least 3 s away, so every host is up before it (and before early firings).
-  const t0 = Math.ceil((Date.now() + MAX_SKEW_MS + 3000) / periodMs) * periodMs;
   // Maps CLOCK_MONOTONIC (never faked here) to this process's real wall clock, to measure each host's skew.
   const monoToReal = Date.now() - Number(process.hrtime.bigint() / 1_000_000n);
   const fleets = [];
@@ -101,10 +113,16 @@ async function main() {
     fleets.push({ label: backend, backendArgs, oncePer: true });
     if (values['self-check']) fleets.push({ label: `${backend}-without-once-per`, backendArgs, oncePer: false });
   }
-  console.log(`fleet: ${hosts} hosts, ${windows} windows of ${periodMs} ms from ${new Date(t0).toISOString()}: ${drawn.map((h) => `${h.host} clock ${fakeTime(h.skewMs)} spread ${h.spreadMs} ms`).join('; ')}`);
   let failed = false;
   try {
-    const done = await Promise.all(fleets.map((fleet) => startFleet({ ...fleet, t0, drawn, dir })));
+    const started = fleets.map((fleet) => startFleet({ ...fleet, drawn, dir }));
+    await Promise.all(started.map((fleet) => fleet.ready));
+    // Real-time origin: the first boundary at least MAX_SKEW_MS + 1 s away, so even a host whose clock is ahead
+    // fires its first (early) run after it has the origin.
+    const t0 = Math.ceil((Date.now() + MAX_SKEW_MS + 1000) / periodMs) * periodMs;
+    console.log(`fleet: ${hosts} hosts, ${windows} windows of ${periodMs} ms from ${new Date(t0).toISOString()}: ${drawn.map((h) => `${h.host} clock ${fakeTime(h.skewMs)} spread ${h.spreadMs} ms`).join('; ')}`);
+    for (const fleet of started) fleet.start(t0);
+    const done = await Promise.all(started.map((fleet) => fleet.done));
     for (const fleet of done) {
       const verdict = checkFleet({ ...fleet, t0, periodMs, windows, drawn, monoToReal, lines: readFileSync(fleet.log, 'utf8') });
       console.log(`${fleet.label}: ${verdict.summary}`);
