@@ -66,11 +66,19 @@ export function normalizeScheduleOptions(options: ScheduleOptions): NormalizedSc
             timeZone: timeZone === undefined ? undefined : checkTimeZone(timeZone),
             retryFailed: retryFailed === true,
           }),
-    minHoldMs: minHoldMs === undefined ? undefined : integer('minHoldMs', minHoldMs, 0),
+    minHoldMs: minHoldMs === undefined ? undefined : atMost('minHoldMs', integer('minHoldMs', minHoldMs, 0), MAX_TIMER_MS),
     coalesce: coalesce === true,
     onRerunRequest,
     reruns: undefined,
   };
+}
+
+/** setTimeout's limit: a longer hold would end at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function atMost(name: string, value: number, max: number): number {
+  if (value > max) throw new InvalidOptionError(`The \`${name}\` option must be at most ${max} ms (about 24.8 days), got ${value}`);
+  return value;
 }
 
 function integer(name: string, value: unknown, min: number): number {
