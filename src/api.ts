@@ -4,6 +4,7 @@ import { InvalidOptionError, LockBusyError, LockTimeoutError, OnlyoneError, setF
 import type { Holder } from './holder/types.js';
 import { markSquatted, squatterUid, squattedError } from './identity/squatting.js';
 import { Lock } from './lock.js';
+import type { RunRecord } from './once-per/record.js';
 import { normalizeOptions, type AcquireOptions, type NormalizedOptions, type StatusOptions } from './options.js';
 
 /**
@@ -57,6 +58,9 @@ export async function withLock<T>(name: string, fn: (lock: Lock) => T | Promise<
   const lock = await acquire(name, options);
   try {
     return await fn(lock);
+  } catch (error) {
+    lock.recordExit(1);
+    throw error;
   } finally {
     await lock.release();
   }
@@ -121,16 +125,40 @@ export async function statusSlots(name: string, slots: number, options?: StatusO
   return Promise.all(names.map(async (slot) => checked(slot, await backend.status(slot, normalized), normalized)));
 }
 
-async function acquireWith(name: string, options: AcquireOptions | undefined, describeHolder: boolean): Promise<Lock> {
+/**
+ * The last run of `name` taken with `oncePer`, as its backend recorded it (`lockfile`, `postgres`), or undefined
+ * when it never ran that way. Times are the backend's clock.
+ *
+ * @example
+ * ```ts
+ * const run = await lastRun('report', { backend: 'postgres', url });
+ * if (run?.exit !== 0) alert(`report failed on ${run?.hostname}`);
+ * ```
+ * @throws InvalidOptionError on a backend that keeps no records (`abstract`), InvalidLockNameError, BackendError.
+ */
+export async function lastRun(name: string, options?: StatusOptions): Promise<RunRecord | undefined> {
   const normalized = normalizeOptions(options);
+  const backend = backendFor(normalized);
+  if (backend.lastRun === undefined) throw new InvalidOptionError(`The '${backend.kind}' backend keeps no run records; 'lockfile' and 'postgres' do`);
+  return backend.lastRun(name, normalized);
+}
+
+async function acquireWith(name: string, options: AcquireOptions | undefined, describeHolder: boolean): Promise<Lock> {
+  const plain = normalizeOptions(options);
+  // Loaded only for oncePer and coalesce: a plain acquire never pays for it.
+  const schedule = plain.oncePer === undefined && !plain.coalesce ? undefined : await import('./once-per/begin.js');
+  const normalized = schedule === undefined ? plain : schedule.withRerunQueue(plain);
   if (normalized.replace !== undefined && normalized.slots !== undefined) throw new InvalidOptionError('The `replace` and `slots` options cannot be used together');
   const backend = backendFor(normalized);
+  schedule?.checkOncePer(backend, normalized);
   const timeout = normalized.wait && normalized.timeoutMs !== undefined ? AbortSignal.timeout(normalized.timeoutMs) : undefined;
   const signals = [normalized.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
   const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
   try {
     const inner = await backend.acquire({ name, options: normalized, signal, describeHolder });
-    return new Lock(name, normalized.scope, backend.kind, inner);
+    const run = await schedule?.startRun(backend, name, normalized, inner);
+    const reruns = await schedule?.startReruns(backend, name, normalized, inner);
+    return new Lock(name, normalized.scope, backend.kind, inner, { run, minHoldMs: normalized.minHoldMs, reruns });
   } catch (error) {
     if (error instanceof LockBusyError) {
       // The loser can forward to the holder that refused it (slot 0's, with slots) in one call.

@@ -1,4 +1,6 @@
 import type { Holder } from './holder/types.js';
+import type { RunRecord } from './once-per/record.js';
+import type { RunWindow } from './once-per/window.js';
 
 /** Sends a message to the holder that refused us; set by the generic layer, which knows name and options. @internal */
 export type Forwarder = (data: unknown, options: ForwardOptions | undefined) => Promise<unknown>;
@@ -31,6 +33,7 @@ export type OnlyoneErrorCode =
   | 'ERR_LOCK_LOST'
   | 'ERR_LOCK_RELEASED'
   | 'ERR_LOCK_SQUATTED'
+  | 'ERR_ALREADY_RAN'
   | 'ERR_INVALID_LOCK_NAME'
   | 'ERR_INVALID_OPTION'
   | 'ERR_PROTOCOL'
@@ -55,6 +58,24 @@ export class OnlyoneError extends Error {
 
   override get name(): string {
     return this.constructor.name;
+  }
+}
+
+/**
+ * `oncePer`: the lock was free, but a run has already started in the current window (on this host or another).
+ * `lastRun` is that run's record; `window` is the current window, on the backend's clock.
+ */
+export class AlreadyRanError extends OnlyoneError {
+  readonly lockName: string;
+  readonly lastRun: RunRecord;
+  readonly window: RunWindow;
+
+  constructor(lockName: string, lastRun: RunRecord, window: RunWindow) {
+    const exit = lastRun.endedAt === null ? 'no recorded end' : `exit ${String(lastRun.exit)}`;
+    super('ERR_ALREADY_RAN', `Lock "${lockName}" already ran in this window: started ${new Date(lastRun.startedAt).toISOString()} on ${lastRun.hostname} (pid ${lastRun.pid}), ${exit}`);
+    this.lockName = lockName;
+    this.lastRun = lastRun;
+    this.window = window;
   }
 }
 

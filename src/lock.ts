@@ -1,6 +1,17 @@
 import type { Scope } from './address.js';
 import type { BackendLock, Lease } from './backends/types.js';
+import { performance } from 'node:perf_hooks';
 import { LockLostError, LockReleasedError } from './errors.js';
+import type { StartedRun } from './once-per/begin.js';
+import type { RunExit, RunRecord } from './once-per/record.js';
+import type { PendingRerun, Reruns } from './holder/reruns.js';
+
+/** What the generic layer adds to a backend's lock: the `oncePer` run, the `minHoldMs` floor. @internal */
+export interface LockExtras {
+  readonly run: StartedRun | undefined;
+  readonly minHoldMs: number | undefined;
+  readonly reruns: Reruns | undefined;
+}
 
 /**
  * A held lock. Release it with `release()` or `await using`; it is also freed by the kernel the moment
@@ -35,9 +46,15 @@ export class Lock implements AsyncDisposable {
   #controller: AbortController | undefined;
   #release: Promise<void> | undefined;
   #releaseDone = false;
+  readonly #startedRun: StartedRun | undefined;
+  #run: RunRecord | undefined;
+  #exit: RunExit = 0;
+  /** performance.now() before which release() does not let go (`minHoldMs`). */
+  readonly #holdUntil: number | undefined;
+  readonly #reruns: Reruns | undefined;
 
   /** @internal */
-  constructor(name: string, scope: Scope, backend: string, inner: BackendLock) {
+  constructor(name: string, scope: Scope, backend: string, inner: BackendLock, extras?: LockExtras) {
     this.name = name;
     this.scope = scope;
     this.backend = backend;
@@ -47,6 +64,45 @@ export class Lock implements AsyncDisposable {
     this.replaced = inner.replaced;
     this.acquiredAt = Date.now();
     this.#inner = inner;
+    this.#startedRun = extras?.run;
+    this.#run = extras?.run?.record;
+    this.#holdUntil = extras?.minHoldMs === undefined ? undefined : performance.now() + extras.minHoldMs;
+    this.#reruns = extras?.reruns;
+  }
+
+  /**
+   * With `coalesce`: the rerun that triggers asked for since the current run started (the latest trigger's command,
+   * and how many triggers it stands for), or undefined. Call it when a run ends: run what it returns, then call it
+   * again. When it returns undefined the lock stops accepting triggers (they race for the lock instead), so release
+   * the lock then. Call `settle(exit)` on what it returns to answer the triggers that wait for that rerun.
+   *
+   * @example
+   * ```ts
+   * await using lock = await acquire('reindex', { coalesce: true });
+   * await reindex();
+   * for (let next = await lock.takeRerun(); next; next = await lock.takeRerun()) next.settle(await reindex(next.argv));
+   * ```
+   * @throws BackendError when the backend cannot be read (postgres).
+   */
+  async takeRerun(): Promise<PendingRerun | undefined> {
+    return this.#reruns?.take();
+  }
+
+  /**
+   * With `oncePer`: the record of this run as the backend keeps it (its window, start, and once released its end
+   * and exit). Undefined without `oncePer`.
+   */
+  get run(): RunRecord | undefined {
+    return this.#run;
+  }
+
+  /**
+   * With `oncePer`: how the run ended (an exit status, or a signal name), written to the run record by `release()`.
+   * Without a call, a released run counts as exit 0; `withLock` records 1 when its function throws.
+   * A run whose process dies before release records no end, and counts as failed for `retryFailed`.
+   */
+  recordExit(exit: number | string): void {
+    this.#exit = exit;
   }
 
   /** Aborts when the lock stops being held: `LockLostError` if it was lost, `LockReleasedError` after `release()`. */
@@ -109,11 +165,35 @@ export class Lock implements AsyncDisposable {
 
   /** Releases the lock and wakes every waiter. Safe to call any number of times; all calls share one promise. */
   release(): Promise<void> {
-    this.#release ??= this.#inner.release().finally(() => {
+    // Triggers that arrive from now on race for the lock instead of waiting for a rerun that will not come.
+    this.#reruns?.close();
+    // Without a run record or a hold, the backend releases synchronously here (the socket is closed before we return).
+    const plain = this.#startedRun === undefined && this.#holdUntil === undefined;
+    this.#release ??= (plain ? this.#inner.release() : this.#finishRun().then(() => this.#inner.release())).finally(() => {
       this.#releaseDone = true;
       if (this.#controller !== undefined && !this.#controller.signal.aborted) this.#controller.abort(new LockReleasedError(this.name));
     });
     return this.#release;
+  }
+
+  /** Records the run's end (`oncePer`), then waits out `minHoldMs`, both only while the lock is still held. */
+  async #finishRun(): Promise<void> {
+    const started = this.#startedRun;
+    if (started !== undefined && !this.#inner.lost.aborted) {
+      // A record that cannot be written stays without an end: the run then counts as failed, never as missing.
+      this.#run = await started.ledger.end(started.record, this.#exit).catch(() => this.#run);
+    }
+    const wait = this.#holdUntil === undefined ? 0 : this.#holdUntil - performance.now();
+    if (wait <= 0 || this.#inner.lost.aborted) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#inner.lost.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, wait);
+      this.#inner.lost.addEventListener('abort', done, { once: true });
+    });
   }
 
   /** Same as `release()`, for `await using`. */

@@ -3,6 +3,7 @@ import { DEFAULT_PREFIX, type Scope } from './address.js';
 import { InvalidOptionError } from './errors.js';
 import type { MessageHandler, PeerIdentity } from './holder/messages.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './protocol/frames.js';
+import { normalizeScheduleOptions, type NormalizedScheduleOptions, type ScheduleOptions } from './once-per/options.js';
 import { normalizePostgresOptions, type NormalizedPostgresOptions, type PostgresOptions } from './backends/postgres/options.js';
 import { normalizeEtcdOptions, type EtcdOptions, type NormalizedEtcdOptions } from './backends/etcd/options.js';
 
@@ -38,7 +39,7 @@ export interface StatusOptions extends LockOptions {
 }
 
 /** Options of `acquire`, `tryAcquire` and `withLock`. */
-export interface AcquireOptions extends StatusOptions {
+export interface AcquireOptions extends StatusOptions, ScheduleOptions {
   /** Wait for the lock instead of failing with LockBusyError (default false). */
   readonly wait?: boolean;
   /** With `wait`, give up after this many ms with LockTimeoutError. */
@@ -91,7 +92,7 @@ export interface ReplaceOptions {
 export const MAX_SLOTS: number = 1024;
 
 /** Options after defaults and validation. Frozen, null-prototype. @internal */
-export interface NormalizedOptions extends NormalizedPostgresOptions, NormalizedEtcdOptions {
+export interface NormalizedOptions extends NormalizedPostgresOptions, NormalizedEtcdOptions, NormalizedScheduleOptions {
   readonly scope: Scope;
   readonly prefix: string;
   readonly backend: BackendName;
@@ -152,6 +153,7 @@ export function normalizeOptions(options: AcquireOptions | undefined): Normalize
     slots: o.slots === undefined ? undefined : slotsOption(o.slots),
     ...normalizePostgresOptions(o),
     ...normalizeEtcdOptions(o),
+    ...normalizeScheduleOptions(o),
   } satisfies NormalizedOptions);
   return Object.freeze(normalized);
 }

@@ -68,6 +68,9 @@ test('run --exec refuses the options that need onlyone to stay, with one clear l
     [['--on-message', 'cat'], /--exec cannot be used with --on-message:/u],
     [['--on-message-signal', 'HUP'], /--exec cannot be used with --on-message-signal/u],
     [['--no-inherit'], /--exec cannot be used with --no-inherit/u],
+    [['--min-hold', '1s'], /--exec cannot be used with --min-hold/u],
+    [['--coalesce'], /--exec cannot be used with --coalesce/u],
+    [['--once-per', '1h', '--backend', 'lockfile'], /--exec cannot be used with --once-per/u],
     [['--backend', 'postgres://localhost/x'], /--exec cannot be used with the postgres backend/u],
   ];
   for (const [extra, message] of cases) {

@@ -1,5 +1,7 @@
 import type { Holder } from '../holder/types.js';
 import type { NormalizedOptions } from '../options.js';
+import type { RunExit, RunRecord } from '../once-per/record.js';
+import type { RerunReply, RerunRequest, Reruns } from '../holder/reruns.js';
 
 /** What a backend can do beyond plain mutual exclusion. */
 export interface BackendCapabilities {
@@ -102,4 +104,26 @@ export interface Backend {
    * Present exactly when `capabilities.replace` is.
    */
   stop?(request: AcquireRequest): Promise<StopStage>;
+  /** `oncePer`: the run records of `lock`, which this process holds. Absent on backends that keep no records. */
+  ledger?(name: string, options: NormalizedOptions, lock: BackendLock): Promise<RunLedger>;
+  /** The last run recorded for `name` (`oncePer`), or undefined. Present exactly when `ledger` is. */
+  lastRun?(name: string, options: NormalizedOptions): Promise<RunRecord | undefined>;
+  /** `coalesce` kept in the backend (holders without messaging): `lock`'s pending rerun. Socket backends keep it in the holder process. */
+  reruns?(name: string, options: NormalizedOptions, lock: BackendLock): Promise<Reruns>;
+  /** `requestRerun()` on a backend that keeps reruns itself. Present exactly when `reruns` is. */
+  requestRerun?(name: string, options: NormalizedOptions, request: Omit<RerunRequest, 'from'>): Promise<RerunReply>;
+}
+
+/**
+ * Where a lock's run records live (`oncePer`), read and written only by the lock's holder. Times come from the
+ * backend's clock (the database server, the file system), never from this host's.
+ * @internal
+ */
+export interface RunLedger {
+  /** The backend's clock now, in ms since the epoch, and the last run recorded for the lock. */
+  read(): Promise<{ now: number; last: RunRecord | undefined }>;
+  /** Records the start of a run. */
+  start(record: RunRecord): Promise<void>;
+  /** Records how the run ended, timed by the backend's clock; resolves with the record as stored. */
+  end(record: RunRecord, exit: RunExit): Promise<RunRecord>;
 }

@@ -2,6 +2,7 @@ import { exitStatus, LOCK_OPTIONS, lockArgs, seconds, slotCount, strictParse, te
 import { DURATION_WITH_UNIT } from './duration.js';
 import { refuseFlockOnly, shellCommand } from './flock-compat.js';
 import { loopDelays } from './loop-policy.js';
+import { SCHEDULE_OPTIONS, scheduleArgs } from './args-schedule.js';
 import { UsageError, type Parsed } from './parsed.js';
 import { splitRunTokens } from './run-tokens.js';
 import { signalName } from './signals.js';
@@ -38,6 +39,7 @@ const RUN_OPTIONS = {
   start: { type: 'string' },
   length: { type: 'string' },
   exec: { type: 'boolean' },
+  ...SCHEDULE_OPTIONS,
 } as const satisfies Options;
 
 /**
@@ -112,6 +114,7 @@ export function parseRun(args: readonly string[]): Parsed {
     slots,
     loop: loops[0] ?? 'once',
     exec,
+    schedule: scheduleArgs(values),
   };
 }
 
@@ -125,7 +128,8 @@ function ttlOption(value: string | boolean | undefined, backend: string | undefi
 }
 
 /** Options whose work needs onlyone to stay beside the command, which `--exec` gives up. */
-const NEEDS_SUPERVISOR = ['on-message', 'on-message-signal', 'no-inherit', 'close'] as const;
+// --once-per records the run's exit, --min-hold keeps the lock past it, --coalesce starts the next run.
+const NEEDS_SUPERVISOR = ['on-message', 'on-message-signal', 'no-inherit', 'close', 'once-per', 'min-hold', 'coalesce'] as const;
 
 /**
  * `--exec` replaces onlyone with the command: nothing is left to restart it, answer messages, renew a lease or

@@ -44,7 +44,7 @@ export const EXIT_STATUSES: readonly ExitStatus[] = Object.freeze([
   {
     name: 'conflict',
     code: 75,
-    meaning: 'the lock is held, or `--wait`/`--timeout` ran out; `run -E N` and `lock -E N` change it (EX_TEMPFAIL). `unlock`: the lock is not this script\'s. `stop`, `run --replace`: the lock could not be freed: no process could be verified as its holder (nothing was signalled), the holder survived SIGKILL, or another process took it',
+    meaning: 'the lock is held, or `--wait`/`--timeout` ran out, or (`--once-per`) a run already started in this window; `run -E N` and `lock -E N` change it (EX_TEMPFAIL). `unlock`: the lock is not this script\'s. `stop`, `run --replace`: the lock could not be freed: no process could be verified as its holder (nothing was signalled), the holder survived SIGKILL, or another process took it',
   },
   {
     name: 'remote',

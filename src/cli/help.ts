@@ -78,7 +78,8 @@ COMMAND inherits the lock on the first fd above 2 the caller did not use (ONLYON
 so the lock lasts as long as COMMAND even if onlyone itself is killed; the caller's own fds and
 ignored signals reach COMMAND as under flock. Signals INT, TERM, HUP, QUIT, USR1 and USR2 are
 forwarded to COMMAND; INT, TERM and HUP stop its whole process tree (SIGKILL after --grace).
-COMMAND gets ONLYONE_NAME and ONLYONE_SCOPE (and ONLYONE_FENCE on backends with fencing tokens).
+COMMAND gets ONLYONE_NAME and ONLYONE_SCOPE (and ONLYONE_FENCE on backends with fencing tokens,
+ONLYONE_WINDOW with --once-per).
 Without NAME, the lock is named cmd-BASENAME-HASH, a hash of COMMAND's argv (NUL-separated): the same
 command line excludes itself, whatever else runs.
 
@@ -115,6 +116,20 @@ Options:
                                 run-one-constantly); it doubles after each run that failed quickly
   --max-delay DURATION          loops: the longest pause (default 60s); a run that succeeded or lasted
                                 this long (and 10s) brings the pause back to --restart-delay
+  --once-per DURATION           at most one run started per window of DURATION (90, 30s, 5m, 2h30m,
+                                1d), across every host on the backend (lockfile, postgres); windows
+                                are cut on the backend's clock, never this host's. A run already
+                                started in this window: exit 75 (-E), 'already ran in this window'
+  --offset DURATION             windows start DURATION after midnight (--once-per 1d --offset 2h30m)
+  --tz ZONE                     cut windows on ZONE's wall clock (Europe/Paris); UTC by default
+  --retry-failed                a run that failed, crashed or lost its lock does not use up its window
+  --min-hold DURATION           keep the lock at least DURATION after the start, even if COMMAND ends
+                                sooner (not more often than DURATION, without windows)
+  --coalesce                    if NAME is held by a --coalesce run, ask it to run COMMAND once more
+                                when it ends and exit 0: any number of triggers give one more run,
+                                with the latest command line and cwd
+  --pass-env                    with --coalesce: the rerun gets this environment
+  With --coalesce, -w waits for that rerun and exits with its status (not on postgres).
 
   -F, --exec, --no-fork         replace onlyone with COMMAND (flock -F): same pid, no wrapper left in
                                 memory; COMMAND holds the lock on the fd ONLYONE_FD names and it is freed
@@ -191,6 +206,8 @@ not taken with 'onlyone lock'; 64 usage; 69 unavailable.
   status: `Usage: onlyone status NAME [--json] [--slots N]
 
 Prints who holds NAME: pid, user, command line, how long. Exit 0 when held, 1 when free.
+On backends that keep run records (lockfile, postgres), also the last --once-per run: its window,
+host, pid, start, end and exit (--json: lastRun, null when there is none).
 
 Options:
   --slots N   show each of the N slots NAME#0..NAME#N-1 (--json: an array); exit 0 when every slot

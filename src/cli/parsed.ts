@@ -1,5 +1,6 @@
 import type { LoopDelays } from './loop-policy.js';
 import type { SendDataSource } from './send-data.js';
+import type { ScheduleArgs } from './args-schedule.js';
 
 /** The CLI's sub-commands. @internal */
 export type CommandName = 'run' | 'status' | 'list' | 'wait' | 'send' | 'stop' | 'lock' | 'unlock';
@@ -74,6 +75,8 @@ export type Parsed =
       readonly delays: LoopDelays;
       /** `--exec`: replace onlyone with the command, which then holds the lock itself (no supervisor). */
       readonly exec: boolean;
+      /** --once-per, --min-hold, --coalesce. */
+      readonly schedule: ScheduleArgs;
     }
   | { readonly command: 'status'; readonly name: string; readonly lock: LockArgs; readonly json: boolean; readonly slots: number | undefined }
   | { readonly command: 'list'; readonly lock: LockArgs; readonly json: boolean }

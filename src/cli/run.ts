@@ -1,4 +1,4 @@
-import { acquire, type AcquireOptions, type Holder, type Lock, type MessageHandler } from '../index.js';
+import { acquire, type AcquireOptions, type Holder, type Lock, type MessageHandler, type RunRecord } from '../index.js';
 import type { Parsed } from './args.js';
 import { type Outcome } from './exit-codes.js';
 import { lockOptions } from './lock-options.js';
@@ -26,9 +26,17 @@ export async function run(parsed: RunArgs): Promise<Outcome> {
       if (taken.lock.replaced !== undefined && !args.quiet) process.stderr.write(`onlyone: replaced the previous holder (${taken.lock.replaced})\n`);
       // --exec: no supervisor; the command replaces us and holds the lock itself.
       if (args.exec) return (await import('./exec.js')).execHolding(taken.lock, args);
+      if (args.schedule.coalesce) (await import('./coalesce.js')).coalesceReruns(taken.lock, supervisor, args.quiet);
       return supervisor.supervise(taken.lock);
     }
     if (taken.busy === undefined) return { code: args.conflictCode };
+    if (args.schedule.coalesce) {
+      // Ask the holder to run once more; undefined: it was about to release, so race for the lock again.
+      const triggered = await (await import('./coalesce.js')).trigger(args);
+      if (triggered !== undefined) return triggered;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, 5 * attempt)));
+      continue;
+    }
     const forwarded = await forward(args, taken.busy, attempt < FORWARD_ATTEMPTS);
     if (forwarded !== undefined) return forwarded;
   }
@@ -55,6 +63,7 @@ async function take(args: RunArgs, supervisor: Supervisor, onMessage: MessageHan
     ...(args.idleSessionTimeoutMs === undefined ? {} : { idleSessionTimeoutMs: args.idleSessionTimeoutMs }),
     ...(args.ttlSeconds === undefined ? {} : { ttlSeconds: args.ttlSeconds }),
     ...(args.replace ? { replace: { graceMs, killAfterMs: graceMs } } : {}),
+    ...(await scheduled(args)),
   };
   const startedAt = performance.now();
   try {
@@ -67,9 +76,14 @@ async function take(args: RunArgs, supervisor: Supervisor, onMessage: MessageHan
     return { lock };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_ALREADY_RAN') {
+      progress?.stop();
+      if (!args.quiet) process.stderr.write((await import('./once-per.js')).alreadyRanText(args.name, (error as { lastRun: RunRecord }).lastRun, args.schedule.timeZone));
+      return {};
+    }
     if (code !== 'ERR_LOCK_BUSY' && code !== 'ERR_LOCK_TIMEOUT') throw error;
     progress?.stop();
-    if (code === 'ERR_LOCK_BUSY' && args.forward) return { busy: error as Busy };
+    if (code === 'ERR_LOCK_BUSY' && (args.forward || args.schedule.coalesce)) return { busy: error as Busy };
     if (!args.quiet) await reportConflict(args.name, (error as { holder?: Holder }).holder, code === 'ERR_LOCK_TIMEOUT' ? args.timeoutSeconds : undefined, args.nameFrom !== undefined ? args.argv : undefined);
     return {};
   } finally {
@@ -89,6 +103,12 @@ async function forward(args: RunArgs, busy: Busy, mayRetry: boolean): Promise<Ou
     if ((error as { code?: unknown }).code === 'ERR_NOT_HELD' && mayRetry) return undefined;
     throw error;
   }
+}
+
+/** --once-per, --min-hold: loaded only when asked for. */
+async function scheduled(args: RunArgs): Promise<AcquireOptions> {
+  const { oncePerMs, minHoldMs, coalesce } = args.schedule;
+  return oncePerMs === undefined && minHoldMs === undefined && !coalesce ? {} : (await import('./once-per.js')).scheduleOptions(args.schedule);
 }
 
 async function messageHandler(args: RunArgs, supervisor: Supervisor): Promise<MessageHandler | undefined> {

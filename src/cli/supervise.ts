@@ -12,6 +12,15 @@ import { Backoff } from './loop-policy.js';
 type RunArgs = Extract<Parsed, { command: 'run' }>;
 type Ended = { readonly code: number | null; readonly signal: NodeJS.Signals | null } | { readonly error: Error };
 
+/** A command to run under the lock: `run`'s own, or a rerun a trigger asked for (--coalesce). @internal */
+export interface Command {
+  readonly argv: readonly [string, ...string[]];
+  /** Undefined: ours. */
+  readonly cwd?: string | undefined;
+  /** Undefined: ours. */
+  readonly env?: Readonly<Record<string, string>> | undefined;
+}
+
 /** Signals passed on to the command; the command decides what they mean. */
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 /** Signals that stop onlyone: they reach the command's whole tree, and what is left after --grace is SIGKILLed. */
@@ -40,9 +49,13 @@ export class Supervisor {
   /** When a stop began: Date.now() past which what is left of the tree is SIGKILLed. */
   #stopDeadline: number | undefined;
   #stopTimer: NodeJS.Timeout | undefined;
+  #command: Command;
+  /** --coalesce: asked when a run ends (unless we are stopping); the command to run next under the same lock, if any. */
+  nextRun: ((ended: Outcome) => Promise<Command | undefined>) | undefined;
 
   constructor(args: RunArgs) {
     this.#args = args;
+    this.#command = { argv: args.argv };
   }
 
   /** The command running now, if any (for --on-message-signal). */
@@ -99,7 +112,10 @@ export class Supervisor {
       if (this.#guard !== undefined && !this.#args.quiet && !deathSignalAvailable()) {
         process.stderr.write('onlyone: setpriv (util-linux) not found: if onlyone and its lease guard are both killed, the command keeps running\n');
       }
-      return await this.#loop(lock);
+      const outcome = await this.#loop(lock);
+      // --once-per: the run record keeps how the command ended (written by release()).
+      lock.recordExit('code' in outcome ? outcome.code : outcome.signal);
+      return outcome;
     } finally {
       for (const [signal, handler] of handled) process.off(signal, handler);
       clearTimeout(this.#stopTimer);
@@ -114,10 +130,22 @@ export class Supervisor {
     for (;;) {
       const startedAt = Date.now();
       const { ended, lost } = await this.#runOnce(lock, env);
-      if ('error' in ended) return cannotRun(this.#args.argv[0], ended.error);
+      if ('error' in ended) {
+        const failed = cannotRun(this.#command.argv[0], ended.error);
+        // --coalesce: a rerun that cannot start still ends, and whoever waits for it hears how.
+        const next = this.#stopping ? undefined : await this.nextRun?.(failed);
+        if (next === undefined) return failed;
+        this.#command = next;
+        continue;
+      }
       if (lost) return { code: ExitCode.lost };
       const outcome: Outcome = ended.signal !== null ? { signal: ended.signal } : { code: ended.code ?? ExitCode.internal };
       const success = 'code' in outcome && outcome.code === 0;
+      const next = this.#stopping ? undefined : await this.nextRun?.(outcome);
+      if (next !== undefined) {
+        this.#command = next;
+        continue;
+      }
       const mode = this.#args.loop;
       if (mode === 'once' || this.#stopping || (mode === 'until-success' && success) || (mode === 'until-failure' && !success)) return outcome;
       const delay = backoff.after({ lastedMs: Date.now() - startedAt, succeeded: success });
@@ -155,6 +183,9 @@ export class Supervisor {
   }
 
   async #runOnce(lock: Lock, env: NodeJS.ProcessEnv): Promise<{ ended: Ended; lost: boolean }> {
+    const { argv, cwd } = this.#command;
+    // A rerun that brought its own environment (--coalesce --pass-env) gets it instead of ours.
+    if (this.#command.env !== undefined) env = { ...commandEnv(lock, this.#command.env), ...this.#tree.env };
     const guardFailure = this.#guard?.failed.reason as Error | undefined;
     if (guardFailure !== undefined) {
       // Nothing could stop this run if we were stopped: do not start it.
@@ -163,11 +194,11 @@ export class Supervisor {
     }
     // With the lock's descriptor inherited, the lock lasts as long as the command, even if we die. On a leased lock,
     // the command dies with onlyone even if the guard is killed too (see death-signal.ts).
-    const how = commandSpawn(this.#args.argv, caller(), this.#args.inherit ? lock.fd : undefined, this.#guard !== undefined);
+    const how = commandSpawn(argv, caller(), this.#args.inherit ? lock.fd : undefined, this.#guard !== undefined);
     if (how.lockFd !== undefined) env['ONLYONE_FD'] = String(how.lockFd);
     let child: ChildProcess;
     try {
-      child = spawn(how.file, how.args, { stdio: how.stdio, env });
+      child = spawn(how.file, how.args, { stdio: how.stdio, env, ...(cwd === undefined || cwd === '' ? {} : { cwd }) });
     } catch (error) {
       return { ended: { error: error as Error }, lost: false };
     }
@@ -237,14 +268,17 @@ export class Supervisor {
 /** For a signal the caller ignored. */
 function ignore(): void {}
 
-function commandEnv(lock: Lock): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ONLYONE_NAME: lock.name, ONLYONE_SCOPE: lock.scope };
+function commandEnv(lock: Lock, base: Readonly<Record<string, string | undefined>> = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, ONLYONE_NAME: lock.name, ONLYONE_SCOPE: lock.scope };
   // Values inherited from an outer onlyone would describe the wrong lock.
   delete env['ONLYONE_FD'];
   delete env['ONLYONE_FENCE'];
   delete env['ONLYONE_SLOT'];
+  delete env['ONLYONE_WINDOW'];
   if (lock.fence !== undefined) env['ONLYONE_FENCE'] = lock.fence;
   if (lock.slot !== undefined) env['ONLYONE_SLOT'] = String(lock.slot);
+  // --once-per: the window's start, so a job can key its output on it (as Temporal puts it in the workflow id).
+  if (lock.run !== undefined) env['ONLYONE_WINDOW'] = new Date(lock.run.window.start).toISOString();
   return env;
 }
 

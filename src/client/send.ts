@@ -130,7 +130,8 @@ function pickLockOptions(options: SendOptions): StatusOptions {
 }
 
 /** process.cwd() throws when the directory was deleted; the holder then gets an empty cwd, as with a raw client. */
-function currentDirectory(): string {
+/** @internal */
+export function currentDirectory(): string {
   try {
     return process.cwd();
   } catch {

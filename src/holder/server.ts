@@ -3,6 +3,8 @@ import { FrameReader } from '../protocol/frame-reader.js';
 import { CONTROL_FRAME_BYTES, encodeFrame, errorFrame, type Frame, type ProtocolErrorCode } from '../protocol/frames.js';
 import { assertPlainJson } from '../protocol/plain-json.js';
 import type { MessageHandler, PeerIdentity } from './messages.js';
+import { serveRerun } from './rerun-frame.js';
+import type { RerunQueue } from './reruns.js';
 import { invalidMessage, runHandler } from './run-handler.js';
 
 /** How a holder treats the connections it accepts. All fields are filled in. @internal */
@@ -22,6 +24,8 @@ export interface HolderServerOptions {
   readonly authorize: (peer: PeerIdentity) => boolean;
   /** Called when an authorized peer asks the holder to release; without it such requests get `not_supported`. */
   readonly onReleaseRequest: ((peer: PeerIdentity) => void) | undefined;
+  /** `coalesce`: where `rerun` requests go; without it they get `not_supported`. */
+  readonly reruns?: RerunQueue | undefined;
   readonly ref: boolean;
 }
 
@@ -165,6 +169,7 @@ class Connection {
         return;
       case 'message':
       case 'release':
+      case 'rerun':
         if (this.#inFlight >= MAX_IN_FLIGHT) {
           this.#send(errorFrame('busy', `more than ${MAX_IN_FLIGHT} requests in flight`, id));
           return;
@@ -196,6 +201,10 @@ class Connection {
     if (!this.#options.authorize(peer)) {
       const who = peer.verified ? `uid ${peer.uid ?? 'unknown'}` : 'a sender whose uid the kernel could not confirm';
       this.#send(errorFrame('forbidden', `${who} may not send ${frame.type} requests to this holder`, id));
+      return;
+    }
+    if (frame.type === 'rerun') {
+      await serveRerun(frame, peer, this.#options.reruns, (answer) => this.#send(answer));
       return;
     }
     if (frame.type === 'release') {

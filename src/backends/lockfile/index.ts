@@ -8,10 +8,12 @@ import { KIND, lockfileHolder } from './holder.js';
 import { hold } from './lock.js';
 import { takeFlock } from './open.js';
 import { acquireReplacing } from './replace.js';
+import { lockfileLedger, readLastRun } from './runs.js';
 import { LOCK_SUFFIX, defaultDir, lockfilePaths, prepareDir, unescapeName } from './paths.js';
 import { byLock, slotName } from '../socket/slots.js';
 import { waitForAnyRelease, waitForRelease, type WaitState } from '../socket/wait.js';
-import type { AcquireRequest, Backend, BackendLock, StopStage } from '../types.js';
+import type { RunRecord } from '../../once-per/record.js';
+import type { AcquireRequest, Backend, BackendLock, RunLedger, StopStage } from '../types.js';
 
 /** Locks read at once by `list`; each costs a connection and a hello. */
 const LIST_CONCURRENCY = 64;
@@ -104,5 +106,14 @@ export const lockfileBackend: Backend = {
     const lock = await lockfileBackend.acquire(request);
     await lock.release();
     return lock.replaced ?? 'not-held';
+  },
+
+  // `oncePer`: the record lives in NAME.runs next to the lock file, timed by the file system's clock.
+  async ledger(name: string, options: NormalizedOptions): Promise<RunLedger> {
+    return lockfileLedger(lockfilePaths(name, dirOf(options)));
+  },
+
+  async lastRun(name: string, options: NormalizedOptions): Promise<RunRecord | undefined> {
+    return readLastRun(lockfilePaths(name, dirOf(options)));
   },
 };

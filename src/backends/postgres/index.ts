@@ -9,9 +9,13 @@ import type { PgClient } from './driver.js';
 import { holderFromRow, readHolder, sqlState } from './holders.js';
 import { postgresLockKey } from './key.js';
 import { PostgresLock } from './lock.js';
+import { postgresReruns, postgresTrigger } from './reruns.js';
+import { postgresLedger, readLastRun } from './runs.js';
 import { openSession } from './session.js';
 import { HOLDERS_TABLE_SQL, LIST_SQL, lockAndDescribeSql, lockSql } from './sql.js';
-import type { AcquireRequest, Backend, BackendLock } from '../types.js';
+import type { RunRecord } from '../../once-per/record.js';
+import type { RerunReply, RerunRequest, Reruns } from '../../holder/reruns.js';
+import type { AcquireRequest, Backend, BackendLock, RunLedger } from '../types.js';
 
 const KIND = 'postgres';
 /**
@@ -225,6 +229,30 @@ export const postgresBackend: Backend = {
         throw error;
       }
     });
+  },
+
+  // `oncePer`: the record lives in onlyone_runs, written on the lock's own session, timed by the server's clock.
+  async ledger(name: string, options: NormalizedOptions, lock: BackendLock): Promise<RunLedger> {
+    if (!(lock instanceof PostgresLock)) throw new BackendError('The lock was not taken by the postgres backend');
+    return postgresLedger((text, values) => lock.query(text, values), { key: lock.key, prefix: options.prefix, name, scope: options.scope });
+  },
+
+  // `coalesce`: the pending rerun lives in onlyone_reruns; the holder takes it on the lock's own session.
+  async reruns(_name: string, _options: NormalizedOptions, lock: BackendLock): Promise<Reruns> {
+    if (!(lock instanceof PostgresLock)) throw new BackendError('The lock was not taken by the postgres backend');
+    return postgresReruns((text, values) => lock.query(text, values), lock.key).catch((error: unknown) => {
+      throw backendError(error, undefined);
+    });
+  },
+
+  async requestRerun(name: string, options: NormalizedOptions, request: Omit<RerunRequest, 'from'>): Promise<RerunReply> {
+    checkText('lock name', name);
+    return withSession(options, (client) => postgresTrigger((text, values) => client.query(text, values), postgresLockKey(name, options.scope, client.user ?? '', options.prefix), name, request));
+  },
+
+  async lastRun(name: string, options: NormalizedOptions): Promise<RunRecord | undefined> {
+    checkText('lock name', name);
+    return withSession(options, (client) => readLastRun((text, values) => client.query(text, values), postgresLockKey(name, options.scope, client.user ?? '', options.prefix)));
   },
 };
 

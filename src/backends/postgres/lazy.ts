@@ -1,6 +1,8 @@
 import type { Holder } from '../../holder/types.js';
 import type { NormalizedOptions } from '../../options.js';
-import type { AcquireRequest, Backend, BackendLock } from '../types.js';
+import type { RunRecord } from '../../once-per/record.js';
+import type { RerunReply, RerunRequest, Reruns } from '../../holder/reruns.js';
+import type { AcquireRequest, Backend, BackendLock, RunLedger } from '../types.js';
 
 let loaded: Promise<Backend> | undefined;
 
@@ -25,5 +27,23 @@ export const lazyPostgresBackend: Backend = {
   },
   async list(options: NormalizedOptions): Promise<Holder[]> {
     return (await load()).list(options);
+  },
+  async ledger(name: string, options: NormalizedOptions, lock: BackendLock): Promise<RunLedger> {
+    const backend = await load();
+    if (backend.ledger === undefined) throw new Error('the postgres backend keeps no run records');
+    return backend.ledger(name, options, lock);
+  },
+  async lastRun(name: string, options: NormalizedOptions): Promise<RunRecord | undefined> {
+    return (await load()).lastRun?.(name, options);
+  },
+  async reruns(name: string, options: NormalizedOptions, lock: BackendLock): Promise<Reruns> {
+    const backend = await load();
+    if (backend.reruns === undefined) throw new Error('the postgres backend keeps no reruns');
+    return backend.reruns(name, options, lock);
+  },
+  async requestRerun(name: string, options: NormalizedOptions, request: Omit<RerunRequest, 'from'>): Promise<RerunReply> {
+    const backend = await load();
+    if (backend.requestRerun === undefined) throw new Error('the postgres backend keeps no reruns');
+    return backend.requestRerun(name, options, request);
   },
 };

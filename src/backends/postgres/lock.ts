@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { LockLostError } from '../../errors.js';
-import type { PgClient } from './driver.js';
+import type { PgClient, PgResult } from './driver.js';
 import { unlockSql } from './sql.js';
 import { LeaseClock } from '../leased/index.js';
 import type { BackendLock, Lease } from '../types.js';
@@ -40,6 +40,8 @@ export class PostgresLock implements BackendLock {
   #beatInFlight = false;
   #timer: NodeJS.Timeout | undefined;
   #ref: boolean;
+  /** Statements of query() in flight; the connection stays ref'd while there are any. */
+  #queries = 0;
   #released = false;
   #release: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -59,6 +61,26 @@ export class PostgresLock implements BackendLock {
 
   get lost(): AbortSignal {
     return this.#controller.signal;
+  }
+
+  /** The advisory lock key. */
+  get key(): bigint {
+    return this.#init.key;
+  }
+
+  /**
+   * Runs a statement on the lock's own session (the `oncePer` run records), so it succeeds only while the session
+   * that holds the lock is alive. Rejects once the lock is released or lost.
+   */
+  query(text: string, values: readonly unknown[]): Promise<PgResult> {
+    if (this.#released || this.#controller.signal.aborted) return Promise.reject(new LockLostError(this.#init.name, 'the lock is no longer held'));
+    const { client } = this.#init;
+    // Someone awaits the answer: an unref'd socket would let the process exit with the statement in flight.
+    this.#queries++;
+    client.ref();
+    return client.query(text, values).finally(() => {
+      if (--this.#queries === 0 && !this.#ref && !this.#released) client.unref();
+    });
   }
 
   /** Declares the lock lost at once if its lease ran out, e.g. while the process was stopped. */

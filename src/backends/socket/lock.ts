@@ -88,6 +88,7 @@ export class SocketLock implements BackendLock {
       identify: identifyPeer,
       authorize: peerAuthorizer(options.allowUids),
       onReleaseRequest: options.onReleaseRequest,
+      reruns: options.reruns,
       ref: options.ref,
     });
     this.setRef(options.ref);
