@@ -53,7 +53,7 @@ test('names and options the library refuses exit 64 with its message', async () 
   // etcd exists: a member that cannot be reached is ERR_BACKEND, EX_UNAVAILABLE.
   const noEtcd = await cli(['run', '--backend', 'etcd://127.0.0.1:9', lockName('cli-backend'), '--', 'true']);
   assert.equal(noEtcd.code, 69, noEtcd.stderr);
-  assert.match(noEtcd.stderr, /Cannot reach etcd at http:\/\/127\.0\.0\.1:9: .*ECONNREFUSED/);
+  assert.match(noEtcd.stderr, /cannot reach etcd at http:\/\/127\.0\.0\.1:9: .*ECONNREFUSED/);
   // postgres exists: a server that cannot be reached is ERR_BACKEND, EX_UNAVAILABLE.
   const unreachable = await cli(['run', '--backend', 'postgres://nobody@127.0.0.1:1/locks', lockName('cli-backend'), '--', 'true']);
   assert.equal(unreachable.code, 69, unreachable.stderr);

@@ -196,7 +196,7 @@ describe('onlyone run on etcd', { skip: unavailable, timeout: 300_000 }, () => {
     startedAt = Date.now();
     const down = await cli(['run', '--backend', `etcd://127.0.0.1:${port}`, lockName('down'), '--', 'true']);
     assert.equal(down.code, 69);
-    assert.match(down.stderr, new RegExp(`^onlyone: Cannot reach etcd at http://127.0.0.1:${port}: .*ECONNREFUSED.*\\n$`, 'u'));
+    assert.match(down.stderr, new RegExp(`^onlyone: cannot reach etcd at http://127.0.0.1:${port}: .*ECONNREFUSED.*\\n$`, 'u'));
     const downMs = Date.now() - startedAt;
     assert.ok(downMs < startMs + 3000, `a refused connection should fail at once: ${downMs} ms, against ${startMs} ms for --version`);
     assert.equal((await cli(['status', '--backend', `etcd://127.0.0.1:${port}`, 'x'])).code, 69);
@@ -254,6 +254,6 @@ describe('onlyone on etcd over TLS (etcds://)', { skip: unavailable ?? noOpenssl
     assert.match(ok.stdout, /^fence \d+$/mu);
     const untrusted = await cli(['run', '--backend', secure.url, name, '--', 'true']);
     assert.equal(untrusted.code, 69);
-    assert.match(untrusted.stderr, /^onlyone: Cannot reach etcd at https:\/\/127\.0\.0\.1:\d+: self-signed certificate\n$/u);
+    assert.match(untrusted.stderr, /^onlyone: cannot reach etcd at https:\/\/127\.0\.0\.1:\d+: self-signed certificate\n$/u);
   });
 });

@@ -10,6 +10,13 @@ const FLAG_FOR_OPTION: Readonly<Record<string, string>> = {
   dir: '--dir',
   expectedUid: '--expect-user',
   slots: '--slots',
+  ttlSeconds: '--ttl',
+  oncePer: '--once-per',
+  windowOffsetMs: '--offset',
+  timeZone: '--tz',
+  retryFailed: '--retry-failed',
+  minHoldMs: '--min-hold',
+  coalesce: '--coalesce',
 };
 
 /** Library options in milliseconds that the command line sets in seconds. */
