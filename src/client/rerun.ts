@@ -1,9 +1,10 @@
-import { InvalidOptionError, NotHeldError, OnlyoneError, ProtocolError, RemoteError } from '../errors.js';
+import { InvalidOptionError, NotHeldError, ProtocolError } from '../errors.js';
 import type { RerunReply } from '../holder/reruns.js';
 import { normalizeOptions, type StatusOptions } from '../options.js';
 import { CONTROL_FRAME_BYTES, type Frame } from '../protocol/frames.js';
 import { assertMayActOn } from '../identity/squatting.js';
 import { HolderConnection } from './holder-connection.js';
+import { unreachableHolder } from './unreachable.js';
 import { backendFor } from '../backends/registry.js';
 import { currentDirectory } from './send.js';
 
@@ -78,15 +79,7 @@ export async function requestRerun(name: string, options?: RerunOptions): Promis
     assertMayActOn(name, holder, lockOptions);
   }
   const outcome = await HolderConnection.open(address, lockOptions.maxMessageBytes);
-  if (!outcome.ok) {
-    if (outcome.code === 'ECONNREFUSED' || outcome.code === 'ENOENT') {
-      const silent = await backend.silentBinding?.(address);
-      if (silent !== undefined) throw new ProtocolError(`Lock "${name}": ${silent}`, { cause: outcome.error });
-      throw new NotHeldError(name, { cause: outcome.error });
-    }
-    if (outcome.code === 'EAGAIN') throw new RemoteError('busy', 'the holder is not accepting connections (backlog full)');
-    throw new OnlyoneError('ERR_BACKEND', `Cannot connect to the holder of "${name}": ${outcome.error.message}`, { cause: outcome.error });
-  }
+  if (!outcome.ok) throw await unreachableHolder(name, address, backend, outcome);
   const connection = outcome.connection;
   const onAbort = (): void => connection.close();
   o.signal?.addEventListener('abort', onAbort, { once: true });

@@ -1,11 +1,12 @@
 import { backendFor } from '../backends/registry.js';
-import { InvalidOptionError, MessageTooLargeError, NotHeldError, OnlyoneError, ProtocolError, RemoteError, SendTimeoutError, type ForwardOptions } from '../errors.js';
+import { InvalidOptionError, MessageTooLargeError, NotHeldError, ProtocolError, SendTimeoutError, type ForwardOptions } from '../errors.js';
 import { peerCredentials } from '../identity/peercred.js';
 import { assertMayActOn, squattedError } from '../identity/squatting.js';
 import { normalizeOptions, type LockOptions, type StatusOptions } from '../options.js';
 import { CONTROL_FRAME_BYTES, type Frame } from '../protocol/frames.js';
 import { assertPlainJson } from '../protocol/plain-json.js';
 import { HolderConnection } from './holder-connection.js';
+import { unreachableHolder } from './unreachable.js';
 
 /** Options of `send()`. */
 export interface SendOptions extends StatusOptions, ForwardOptions {}
@@ -72,15 +73,7 @@ export async function send<Reply = unknown>(name: string, data: unknown = null, 
   const opening = HolderConnection.open(address, maxMessageBytes);
   try {
     const outcome = await Promise.race([opening, aborted]);
-    if (!outcome.ok) {
-      if (outcome.code === 'ECONNREFUSED' || outcome.code === 'ENOENT') {
-        const silent = await backend.silentBinding?.(address);
-        if (silent !== undefined) throw new ProtocolError(`Lock "${name}": ${silent}`, { cause: outcome.error });
-        throw new NotHeldError(name, { cause: outcome.error });
-      }
-      if (outcome.code === 'EAGAIN') throw new RemoteError('busy', 'the holder is not accepting connections (backlog full)');
-      throw new OnlyoneError('ERR_BACKEND', `Cannot connect to the holder of "${name}": ${outcome.error.message}`, { cause: outcome.error });
-    }
+    if (!outcome.ok) throw await unreachableHolder(name, address, backend, outcome);
     connection = outcome.connection;
     if (lockOptions.expectedUid !== undefined) {
       // The socket we reached is the one that was checked, unless it changed hands since: the kernel says who bound it.
