@@ -1,5 +1,7 @@
-// The chaos process: SIGKILLs random stress workers, holders and waiters alike, and logs each kill's time
-// (read just before kill(), so it is never later than the victim's death) to its own log.
+// The chaos process: SIGKILLs random stress workers, holders and waiters alike, and logs each kill to its own log
+// with two times: read just before kill() (never later than the victim's death) and just after it returned (never
+// earlier than the moment the victim could no longer log a record). The checker needs both: on a loaded machine the
+// victim can log ACQUIRED between the two.
 // The parent sends the live worker pids over IPC; half the kills aim at a current holder, found with status().
 //   node chaos.mjs NAME LOGFILE MIN_MS MAX_MS
 import { openSync, writeSync } from 'node:fs';
@@ -23,8 +25,9 @@ for (;;) {
   }
   target ??= pids[Math.floor(Math.random() * pids.length)];
   if (target === undefined) continue;
-  writeSync(fd, `KILL ${target} ${process.hrtime.bigint()}\n`);
+  const before = process.hrtime.bigint();
   try {
     process.kill(target, 'SIGKILL');
   } catch {}
+  writeSync(fd, `KILL ${target} ${before} ${process.hrtime.bigint()}\n`);
 }

@@ -1,5 +1,8 @@
 // The stress checker: rebuilds every critical section from the logs and proves that at most `limit`
-// overlapped at any instant. A SIGKILLed holder's section ends at its kill, as logged by whoever killed it.
+// overlapped at any instant. A SIGKILLed holder's section ends at its kill, as logged by whoever killed it:
+// `KILL pid before after`, the clock read just before kill() and just after it returned. The victim died
+// somewhere after `before`; it logged nothing after `after`. A section that started between the two (the killer
+// was preempted after reading the clock) ends where it started: the victim died right after logging it.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -10,9 +13,10 @@ function readRecords(dir) {
     // The last piece has no newline: a record cut short (it cannot be, with one small write, but never trust it).
     lines.pop();
     for (const line of lines) {
-      const match = /^(WAIT|ACQUIRED|RELEASED|KILL) (\d+) (\d+)$/u.exec(line);
+      const match = /^(?:(WAIT|ACQUIRED|RELEASED) (\d+) (\d+)|(KILL) (\d+) (\d+) (\d+))$/u.exec(line);
       if (match === null) throw new Error(`${file}: malformed record ${JSON.stringify(line)}`);
-      records.push({ kind: match[1], pid: Number(match[2]), t: BigInt(match[3]) });
+      if (match[4] === undefined) records.push({ kind: match[1], pid: Number(match[2]), t: BigInt(match[3]) });
+      else records.push({ kind: match[4], pid: Number(match[5]), t: BigInt(match[6]), after: BigInt(match[7]) });
     }
   }
   return records.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
@@ -27,7 +31,7 @@ export function check(dir, limit) {
   const records = readRecords(dir);
   const kills = new Map();
   for (const r of records) if (r.kind === 'KILL' && !kills.has(r.pid)) kills.set(r.pid, []);
-  for (const r of records) if (r.kind === 'KILL') kills.get(r.pid).push(r.t);
+  for (const r of records) if (r.kind === 'KILL') kills.get(r.pid).push(r);
   const open = new Map();
   const waiting = new Map();
   const sections = [];
@@ -53,14 +57,17 @@ export function check(dir, limit) {
       open.delete(r.pid);
     }
   }
+  // The kill that ended what began at `since`: the first whose kill() returned after it.
+  const killAfter = (pid, since) => kills.get(pid)?.find((kill) => kill.after >= since);
+  const later = (a, b) => (a > b ? a : b);
   for (const [pid, start] of open) {
-    const end = kills.get(pid)?.find((t) => t >= start);
-    if (end === undefined) unended.push({ pid, start });
-    else sections.push({ pid, start, end, killed: true });
+    const kill = killAfter(pid, start);
+    if (kill === undefined) unended.push({ pid, start: String(start), kills: (kills.get(pid) ?? []).map((k) => `${k.t}..${k.after}`) });
+    else sections.push({ pid, start, end: later(kill.t, start), killed: true });
   }
   for (const [pid, since] of waiting) {
-    const end = kills.get(pid)?.find((t) => t >= since);
-    if (end !== undefined && end - since > longestCutWait) longestCutWait = end - since;
+    const kill = killAfter(pid, since);
+    if (kill !== undefined && later(kill.t, since) - since > longestCutWait) longestCutWait = later(kill.t, since) - since;
   }
   // Sweep: ends sort before starts at the same instant.
   const events = sections.flatMap((s) => [{ t: s.start, d: 1, s }, { t: s.end, d: -1, s }]);

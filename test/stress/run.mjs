@@ -79,15 +79,16 @@ async function phase(label, slots, phaseSeconds = seconds) {
   await new Promise((resolve) => chaos.once('exit', resolve));
   const exits = [...workers.values()].map((child) => new Promise((resolve) => child.once('exit', resolve)));
   for (const [pid, child] of workers) {
-    writeSync(runnerLog, `KILL ${pid} ${process.hrtime.bigint()}\n`);
+    const before = process.hrtime.bigint();
     child.kill('SIGKILL');
+    writeSync(runnerLog, `KILL ${pid} ${before} ${process.hrtime.bigint()}\n`);
   }
   await Promise.all(exits);
   const limit = slots > 0 ? slots : 1;
   const result = check(dir, limit);
   const problems = [...failures];
   if (result.violations.length > 0) problems.push(`${result.violations.length}+ instants with more than ${limit} holders: ${JSON.stringify(result.violations.slice(0, 3))}`);
-  if (result.unended.length > 0) problems.push(`${result.unended.length} sections with neither a release nor a kill`);
+  if (result.unended.length > 0) problems.push(`${result.unended.length} sections with neither a release nor a kill: ${JSON.stringify(result.unended.slice(0, 3))}`);
   if (result.sections < 10) problems.push(`only ${result.sections} critical sections completed: the lock made no progress`);
   if (slots > 0 && result.maxOverlap < 2) problems.push(`slots = ${slots} but never more than ${result.maxOverlap} holder at once`);
   log(`${label}: ${result.sections} critical sections (${result.killedHolders} ended by SIGKILL), ${result.kills} kills by chaos, ${spawned} processes in all`);
