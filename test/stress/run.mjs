@@ -5,6 +5,7 @@
 //   --phase exclusive|slots|both (default both)    --slots N (default 3)
 //   --chaos-min-ms / --chaos-max-ms: pause between kills (default 100..400)
 //   --self-check: first run 3 s with workers that take no lock, and fail unless the checker catches them
+//   --keep-logs: keep the logs of a phase that passed (they are always kept when it fails)
 import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     'chaos-min-ms': { type: 'string', default: '100' },
     'chaos-max-ms': { type: 'string', default: '400' },
     'self-check': { type: 'boolean', default: false },
+    'keep-logs': { type: 'boolean', default: false },
   },
 });
 const processes = Number(values.processes);
@@ -93,7 +95,7 @@ async function phase(label, slots, phaseSeconds = seconds) {
   if (slots > 0 && result.maxOverlap < 2) problems.push(`slots = ${slots} but never more than ${result.maxOverlap} holder at once`);
   log(`${label}: ${result.sections} critical sections (${result.killedHolders} ended by SIGKILL), ${result.kills} kills by chaos, ${spawned} processes in all`);
   log(`${label}: most holders at once ${result.maxOverlap} (limit ${limit}); longest wait ${result.longestWaitMs.toFixed(1)} ms against an average of ${result.averageWaitMs.toFixed(1)} ms (${(result.longestWaitMs / result.averageWaitMs).toFixed(1)}×); longest wait ended by a kill ${result.longestCutWaitMs.toFixed(1)} ms`);
-  if (problems.length === 0 || slots < 0) rmSync(dir, { recursive: true, force: true });
+  if ((problems.length === 0 && !values['keep-logs']) || slots < 0) rmSync(dir, { recursive: true, force: true });
   return problems.map((p) => `${label}: ${p}`);
 }
 

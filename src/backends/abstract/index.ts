@@ -59,9 +59,10 @@ export const abstractBackend: Backend = {
     const line = new WaitingLine(options.prefix, address);
     let took = false;
     try {
-      // After waiting behind an earlier waiter, look at the line again before trying the lock: that waiter may
-      // have left it just as the lock was handed to one further ahead.
-      let lookFirst = false;
+      // A waiter queues behind those already waiting rather than try the lock first: a release belongs to the front of
+      // the line. After waiting behind an earlier waiter, it looks at the line again before trying the lock: that
+      // waiter may have left it just as the lock was handed to one further ahead.
+      let lookFirst = options.wait && (await line.hasWaiters());
       for (;;) {
         const server = lookFirst ? undefined : await bindExclusive(address);
         lookFirst = false;

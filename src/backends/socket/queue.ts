@@ -14,10 +14,19 @@ const MAX_TICKET_PROBES = 100_000;
  * here, and `list` (which reads only `<prefix><scope>/`) never shows a ticket.
  * @internal
  */
-export function ticketAddress(prefix: string, lockAddress: string, n: number): string {
+export function ticketAddress(prefix: string, lockAddress: string, n: number | typeof FRONT): string {
   const body = `${prefix}q/${fnv1a64(lockAddress)}/${n}`;
   return `\0${body}${'\0'.repeat(Math.max(0, 107 - Buffer.byteLength(body)))}`;
 }
+
+/**
+ * The last segment of the line's front marker: `ticketAddress(prefix, lock, FRONT)` is bound by the waiter at the
+ * front of the line (the one that watches the holder itself) and answers its ticket to whoever connects. A waiter
+ * that finds it bound does not try the lock first: it queues, so a release is never taken by a newcomer (or by the
+ * releaser's own next acquire) while others wait.
+ * @internal
+ */
+export const FRONT = 'front';
 
 function fnv1a64(text: string): string {
   let hash = 0xcbf29ce484222325n;
@@ -52,11 +61,14 @@ export class QueueTicket {
   }
 
   /**
-   * Takes the first free ticket after `after` (the holder's own ticket): binding is the test, so two waiters never
-   * share one. Undefined if no ticket could be bound (the caller then waits on the holder alone, as before).
+   * Takes a ticket behind the last waiter in line, the line starting after `after`: binding is the test, so two
+   * waiters never share one. The first free ticket is not enough: `after` may be a moment old, so the tickets just
+   * above it may have been freed by waiters that have since taken the lock, with the rest of the line beyond them.
+   * Undefined if no ticket could be bound (the caller then waits on the holder alone, as before).
    */
   static async take(addressOf: (n: number) => string, after: number): Promise<QueueTicket | undefined> {
-    for (let n = after + 1; n <= after + MAX_TICKET_PROBES; n++) {
+    const tail = await lastInLine(addressOf, after);
+    for (let n = tail + 1; n <= tail + MAX_TICKET_PROBES; n++) {
       const outcome = await listen(addressOf(n));
       if (outcome === 'in-use') continue;
       return outcome === 'failed' ? undefined : new QueueTicket(n, outcome);
@@ -76,6 +88,82 @@ export class QueueTicket {
     }
     this.#sockets.clear();
   }
+}
+
+/**
+ * The front marker, bound while this waiter is at the front of the line: it answers our ticket (ASCII digits) to
+ * whoever connects, then hangs up. Bound best-effort: when another process has the address, nothing is bound.
+ * @internal
+ */
+export class FrontMarker {
+  readonly #server: net.Server;
+
+  private constructor(server: net.Server, ticket: number) {
+    this.#server = server;
+    server.on('connection', (socket) => {
+      socket.on('error', () => {});
+      socket.end(String(ticket));
+    });
+    server.on('error', () => {});
+    server.unref();
+  }
+
+  /** Binds the marker at `address` saying `ticket`, or undefined when the address is taken or cannot be bound. */
+  static async bind(address: string, ticket: number): Promise<FrontMarker | undefined> {
+    const outcome = await listen(address);
+    return typeof outcome === 'string' ? undefined : new FrontMarker(outcome, ticket);
+  }
+
+  /** Unbinds the marker (the fd is closed synchronously, so a successor can bind it at once). */
+  close(): void {
+    this.#server.close();
+  }
+}
+
+/** Longest a front marker's answer may take; one that says nothing in time is treated as absent. */
+const FRONT_ANSWER_MS = 200;
+/** Longest answer a front marker may give: a ticket is a safe integer, at most 16 digits. */
+const FRONT_ANSWER_BYTES = 16;
+
+/**
+ * The ticket of the waiter at the front of the line, from its marker, or undefined when there is no line (nothing
+ * listens there) or the marker does not answer a ticket. The answer is treated as hostile: digits only, bounded.
+ * @internal
+ */
+export async function frontTicket(address: string): Promise<number | undefined> {
+  const socket = await connect(address);
+  if (socket === undefined) return undefined;
+  return new Promise((resolve) => {
+    let text = '';
+    const done = (ticket: number | undefined): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ticket);
+    };
+    const timer = setTimeout(() => done(undefined), FRONT_ANSWER_MS);
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > FRONT_ANSWER_BYTES) done(undefined);
+    });
+    socket.once('end', () => done(/^\d{1,16}$/u.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : undefined));
+    socket.once('close', () => done(undefined));
+  });
+}
+
+/** Free tickets in a row after which the line is taken to have ended: waiters that left leave short gaps. */
+const LINE_END_GAP = 16;
+
+/** The ticket of the last waiter in line after `after` (or `after` itself when nobody waits), found by connecting. */
+async function lastInLine(addressOf: (n: number) => string, after: number): Promise<number> {
+  let last = after;
+  for (let n = after + 1; n <= last + LINE_END_GAP && n <= after + MAX_TICKET_PROBES; n++) {
+    const socket = await connect(addressOf(n));
+    if (socket === undefined) continue;
+    socket.destroy();
+    last = n;
+  }
+  return last;
 }
 
 function listen(address: string): Promise<net.Server | 'in-use' | 'failed'> {
@@ -111,18 +199,22 @@ export async function holderTicket(address: string): Promise<number | undefined>
   }
 }
 
+/** How a wait behind the waiter ahead ended, and that waiter's ticket. @internal */
+export type PredecessorOutcome = { readonly outcome: 'took' | 'left' | 'stalled'; readonly ticket: number } | { readonly outcome: 'none' };
+
 /**
- * Waits behind the nearest live waiter ahead of `mine` (tickets `mine - 1` down to `head + 1`). Resolves 'took' when
- * that waiter left the line holding the lock (the caller watches it), 'left' when it left otherwise (gave up, died,
- * or the line was stuck: the caller looks at the line again), or 'none' at once when nobody is ahead (the caller
- * watches the holder itself). Every `pollIntervalMs` it checks that the line is not stuck behind a waiter that cannot
- * move (a stopped process): only a lock that stays free for `STALL_MS` counts, or a poll during a handoff would
- * jump the line. Rejects with `signal.reason` on abort.
+ * Waits behind the nearest live waiter ahead of `mine` (tickets `mine - 1` down to `head + 1`, except those in
+ * `skip`). Resolves 'took' when that waiter left the line holding the lock (the caller watches it), 'left' when it
+ * left otherwise (gave up or died: the caller looks at the line again), 'stalled' when the line was stuck behind it,
+ * or 'none' at once when nobody is ahead (the caller watches the holder itself). Every `pollIntervalMs` it checks
+ * that the line is not stuck behind a waiter that cannot move (a stopped process): only a lock that stays free for
+ * `STALL_MS` counts, or a poll during a handoff would jump the line. Rejects with `signal.reason` on abort.
  * @internal
  */
-export async function waitForPredecessor(addressOf: (n: number) => string, mine: number, head: number, lockAddress: string, pollIntervalMs: number, signal: AbortSignal | undefined): Promise<'took' | 'left' | 'none'> {
+export async function waitForPredecessor(addressOf: (n: number) => string, mine: number, head: number, skip: ReadonlySet<number>, lockAddress: string, pollIntervalMs: number, signal: AbortSignal | undefined): Promise<PredecessorOutcome> {
   for (let n = mine - 1; n > head; n--) {
     signal?.throwIfAborted();
+    if (skip.has(n)) continue;
     const socket = await connect(addressOf(n));
     if (socket === undefined) continue;
     let took = false;
@@ -133,19 +225,21 @@ export async function waitForPredecessor(addressOf: (n: number) => string, mine:
       socket.once('end', resolve);
       socket.once('close', resolve);
     });
+    let stalled = false;
     try {
       for (;;) {
         const woke = await wake(closed, pollIntervalMs, signal);
         if (woke !== 'poll') break;
-        if ((await isFree(lockAddress)) && (await sleep(STALL_MS), await isFree(lockAddress))) break;
+        stalled = (await isFree(lockAddress)) && (await sleep(STALL_MS), await isFree(lockAddress));
+        if (stalled) break;
       }
     } finally {
       socket.destroy();
     }
     signal?.throwIfAborted();
-    return took ? 'took' : 'left';
+    return { outcome: took ? 'took' : stalled ? 'stalled' : 'left', ticket: n };
   }
-  return 'none';
+  return { outcome: 'none' };
 }
 
 /** A plain connection to a ticket, or undefined when nothing listens there. */
