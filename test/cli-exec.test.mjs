@@ -25,8 +25,10 @@ test('run --exec: $! is the command, which holds the lock, and status names it',
   try {
     let status;
     for (let i = 0; i < 100; i++) {
+      // The exec first, then the status: a status read just before the exec still describes onlyone itself.
+      const execed = readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\0');
       status = await statusJson(name);
-      if (status.code === 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\0')) break;
+      if (execed && status.code === 0) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assert.equal(status.code, 0, 'the lock is held');
