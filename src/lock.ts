@@ -1,6 +1,6 @@
 import type { Scope } from './address.js';
 import type { BackendLock, Lease } from './backends/types.js';
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from './monotonic.js';
 import { LockLostError, LockReleasedError } from './errors.js';
 import type { StartedRun } from './once-per/begin.js';
 import type { RunExit, RunRecord } from './once-per/record.js';
@@ -49,7 +49,7 @@ export class Lock implements AsyncDisposable {
   readonly #startedRun: StartedRun | undefined;
   #run: RunRecord | undefined;
   #exit: RunExit = 0;
-  /** performance.now() before which release() does not let go (`minHoldMs`). */
+  /** monotonicMs() before which release() does not let go (`minHoldMs`). */
   readonly #holdUntil: number | undefined;
   readonly #reruns: Reruns | undefined;
 
@@ -66,7 +66,7 @@ export class Lock implements AsyncDisposable {
     this.#inner = inner;
     this.#startedRun = extras?.run;
     this.#run = extras?.run?.record;
-    this.#holdUntil = extras?.minHoldMs === undefined ? undefined : performance.now() + extras.minHoldMs;
+    this.#holdUntil = extras?.minHoldMs === undefined ? undefined : monotonicMs() + extras.minHoldMs;
     this.#reruns = extras?.reruns;
   }
 
@@ -183,7 +183,7 @@ export class Lock implements AsyncDisposable {
       // A record that cannot be written stays without an end: the run then counts as failed, never as missing.
       this.#run = await started.ledger.end(started.record, this.#exit).catch(() => this.#run);
     }
-    const wait = this.#holdUntil === undefined ? 0 : this.#holdUntil - performance.now();
+    const wait = this.#holdUntil === undefined ? 0 : this.#holdUntil - monotonicMs();
     if (wait <= 0 || this.#inner.lost.aborted) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {

@@ -1,4 +1,5 @@
 import processTree from '../guard/process-tree.cjs';
+import { sleep } from '../sleep.js';
 
 const { findTree, killTree, MARKER_VARIABLE, newMarker, signal } = processTree;
 
@@ -7,7 +8,6 @@ const POLL_MS = 50;
 /** After the SIGKILLs: how long to wait for every process to be gone. */
 const REAP_WAIT_MS = 3000;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The process tree of `run`'s command: the command, everything below it, and everything that carries the tree's

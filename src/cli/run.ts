@@ -3,6 +3,7 @@ import type { Parsed } from './args.js';
 import { type Outcome } from './exit-codes.js';
 import { lockOptions } from './lock-options.js';
 import { Supervisor } from './supervise.js';
+import { monotonicMs } from '../monotonic.js';
 
 type RunArgs = Extract<Parsed, { command: 'run' }>;
 
@@ -65,12 +66,12 @@ async function take(args: RunArgs, supervisor: Supervisor, onMessage: MessageHan
     ...(args.replace ? { replace: { graceMs, killAfterMs: graceMs } } : {}),
     ...(await scheduled(args)),
   };
-  const startedAt = performance.now();
+  const startedAt = monotonicMs();
   try {
     const lock = await acquire(args.name, acquireOptions);
     if (args.verbose) {
       const { formatCommand } = await import('./format.js');
-      const took = ((performance.now() - startedAt) / 1000).toFixed(6);
+      const took = ((monotonicMs() - startedAt) / 1000).toFixed(6);
       process.stderr.write(`onlyone: getting lock ${args.name} took ${took} seconds\nonlyone: executing ${formatCommand(args.argv)}\n`);
     }
     return { lock };

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs';
 import { MessageTooLargeError } from '../errors.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/frames.js';
 import { UsageError } from './parsed.js';
@@ -30,7 +30,8 @@ export async function readSendData(source: SendDataSource): Promise<unknown> {
     text = kept;
   } else {
     try {
-      text = await readFile(source.path, 'utf8');
+      // The callback form: node:fs/promises would load readline and the fs watchers at every start of the CLI.
+      text = await new Promise<string>((resolve, reject) => readFile(source.path, 'utf8', (error, data) => (error === null ? resolve(data) : reject(error))));
     } catch (error) {
       throw new UsageError(`--json @${source.path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, 'send');
     }

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../sleep.js';
 import { FrameReader } from '../protocol/frame-reader.js';
 import { CONTROL_FRAME_BYTES, type Frame } from '../protocol/frames.js';
 import { errnoCode, osError } from '../os-error.js';

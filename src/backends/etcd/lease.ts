@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../../monotonic.js';
 import { BackendError, LockLostError } from '../../errors.js';
 import { LeaseClock, type Lease } from '../leased/index.js';
 import { EtcdServerError, type EtcdGateway } from './gateway.js';
@@ -35,7 +35,7 @@ export class EtcdLease {
    * @throws BackendError when etcd cannot be reached or refuses; aborting `signal` rejects with its reason.
    */
   static async grant(gateway: EtcdGateway, name: string, ttlSeconds: number, signal: AbortSignal | undefined): Promise<EtcdLease> {
-    const sentAt = performance.now();
+    const sentAt = monotonicMs();
     const granted = await gateway.call('lease/grant', { TTL: String(ttlSeconds) }, signal);
     const id = granted['ID'];
     const ttl = Number(granted['TTL']);
@@ -113,18 +113,18 @@ export class EtcdLease {
     if (this.#ended || this.#controller.signal.aborted) return;
     const deadline = this.#clock.deadline;
     const next = this.#inFlight === undefined ? Math.min(deadline, this.#nextBeatAt) : deadline;
-    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, next - performance.now()));
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, next - monotonicMs()));
     if (!this.#ref) this.#timer.unref();
   }
 
   #onTimer(): void {
     if (!this.#checkDeadline()) return;
-    if (this.#inFlight === undefined && performance.now() >= this.#nextBeatAt) this.#beat();
+    if (this.#inFlight === undefined && monotonicMs() >= this.#nextBeatAt) this.#beat();
     this.#schedule();
   }
 
   #beat(): void {
-    const sentAt = performance.now();
+    const sentAt = monotonicMs();
     const sentAtWall = Date.now();
     const inFlight = new AbortController();
     this.#inFlight = inFlight;
@@ -147,7 +147,7 @@ export class EtcdLease {
         if (this.#ended || this.#controller.signal.aborted) return;
         if (error instanceof EtcdServerError && error.code === NOT_FOUND) return this.lose(`etcd at ${this.#gateway.where} no longer knows its lease: ${error.message}`, error);
         // Unreachable for now: try again soon; the deadline decides when the lock is lost.
-        this.#nextBeatAt = Math.min(this.#nextBeatAt, performance.now() + RETRY_MS);
+        this.#nextBeatAt = Math.min(this.#nextBeatAt, monotonicMs() + RETRY_MS);
         this.#schedule();
       },
     );

@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../../monotonic.js';
 
 /**
  * The lease accounting of a leased lock, for any backend whose server frees a lock by itself once the holder has
@@ -17,15 +17,15 @@ export class LeaseClock {
   #deadline: number;
   #wallDeadline: number;
 
-  /** `sentAt`: performance.now() when the request that granted (or renewed) the lock was sent. */
+  /** `sentAt`: monotonicMs() when the request that granted (or renewed) the lock was sent. */
   constructor(ttlMs: number, sentAt: number) {
     this.ttlMs = ttlMs;
     this.marginMs = Math.min(1000, Math.ceil(ttlMs / 10));
     this.#deadline = sentAt + ttlMs - this.marginMs;
-    this.#wallDeadline = Date.now() - (performance.now() - sentAt) + ttlMs - this.marginMs;
+    this.#wallDeadline = Date.now() - (monotonicMs() - sentAt) + ttlMs - this.marginMs;
   }
 
-  /** A renewal sent at `sentAt` (performance.now()) and `sentAtWall` (Date.now()) was answered. */
+  /** A renewal sent at `sentAt` (monotonicMs()) and `sentAtWall` (Date.now()) was answered. */
   renewed(sentAt: number, sentAtWall: number): void {
     this.#deadline = Math.max(this.#deadline, sentAt + this.ttlMs - this.marginMs);
     this.#wallDeadline = Math.max(this.#wallDeadline, sentAtWall + this.ttlMs - this.marginMs);
@@ -33,10 +33,10 @@ export class LeaseClock {
 
   /** Milliseconds past the deadline (negative while the lease holds). */
   lateByMs(): number {
-    return Math.max(performance.now() - this.#deadline, Date.now() - this.#wallDeadline);
+    return Math.max(monotonicMs() - this.#deadline, Date.now() - this.#wallDeadline);
   }
 
-  /** The deadline on the monotonic clock (performance.now()), for timers. */
+  /** The deadline on the monotonic clock (monotonicMs()), for timers. */
   get deadline(): number {
     return this.#deadline;
   }

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../../monotonic.js';
 import { checkText } from '../../address.js';
 import { BackendError, InvalidOptionError, LockBusyError, LockTimeoutError, OnlyoneError } from '../../errors.js';
 import type { Holder } from '../../holder/types.js';
@@ -69,7 +69,7 @@ async function attempt(client: PgClient, key: bigint, blocking: boolean, request
   const server = serverKey(options);
   let mode = modes.get(server) ?? 'table';
   for (let tries = 0; ; tries++) {
-    const sentAt = performance.now();
+    const sentAt = monotonicMs();
     try {
       const { rows } = mode === 'table'
         ? await client.query(lockAndDescribeSql(blocking), [String(key), options.prefix, name, options.scope, process.pid, process.getuid?.() ?? -1, hostname(), JSON.stringify(options.command), safeCwd()])
@@ -91,7 +91,7 @@ async function attempt(client: PgClient, key: bigint, blocking: boolean, request
 /** Waits in `pg_advisory_lock` with lock_timeout set from the remaining time; an abort cancels the statement. */
 async function waitFor(client: PgClient, key: bigint, request: AcquireRequest, startedAt: number): Promise<Attempt> {
   const { name, options, signal } = request;
-  const remaining = options.timeoutMs === undefined ? 0 : Math.max(1, Math.ceil(options.timeoutMs - (performance.now() - startedAt)));
+  const remaining = options.timeoutMs === undefined ? 0 : Math.max(1, Math.ceil(options.timeoutMs - (monotonicMs() - startedAt)));
   await client.query(`SET lock_timeout = ${remaining}`);
   signal?.throwIfAborted();
   let onAbort: (() => void) | undefined;
@@ -152,7 +152,7 @@ async function acquireOnce(request: AcquireRequest, startedAt: number): Promise<
         throw new LockBusyError(name, holder);
       }
       result = await waitFor(client, key, request, startedAt);
-      sentAt = performance.now();
+      sentAt = monotonicMs();
       await client.query('SELECT 1');
     }
     const { idleSessionTimeoutMs, heartbeatMs, ref } = options;
@@ -201,7 +201,7 @@ export const postgresBackend: Backend = {
     for (const option of ['slots', 'replace'] as const) {
       if (options[option] !== undefined) throw new InvalidOptionError(`The \`${option}\` option is not supported by the postgres backend`);
     }
-    const startedAt = performance.now();
+    const startedAt = monotonicMs();
     for (let tries = 1; ; tries++) {
       const outcome = await acquireOnce(request, startedAt);
       // The server ended the session for idleness before the lock was ours to use (this process was stopped, or

@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { monotonicMs } from '../../monotonic.js';
 import { LockLostError } from '../../errors.js';
 import type { PgClient, PgResult } from './driver.js';
 import { unlockSql } from './sql.js';
@@ -12,7 +12,7 @@ export interface PostgresLockInit {
   readonly key: bigint;
   readonly fence: string;
   readonly table: boolean;
-  /** performance.now() when the statement that took the lock was sent: the server's idle clock started later. */
+  /** monotonicMs() when the statement that took the lock was sent: the server's idle clock started later. */
   readonly sentAt: number;
   readonly idleSessionTimeoutMs: number;
   readonly heartbeatMs: number;
@@ -142,18 +142,18 @@ export class PostgresLock implements BackendLock {
     clearTimeout(this.#timer);
     if (this.#released || this.#controller.signal.aborted) return;
     const next = this.#beatInFlight ? this.#lease.deadline : Math.min(this.#lease.deadline, this.#nextBeatAt);
-    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, next - performance.now()));
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, next - monotonicMs()));
     if (!this.#ref) this.#timer.unref();
   }
 
   #onTimer(): void {
     if (!this.#checkLease()) return;
-    if (!this.#beatInFlight && performance.now() >= this.#nextBeatAt) this.#beat();
+    if (!this.#beatInFlight && monotonicMs() >= this.#nextBeatAt) this.#beat();
     this.#schedule();
   }
 
   #beat(): void {
-    const sentAt = performance.now();
+    const sentAt = monotonicMs();
     const sentAtWall = Date.now();
     this.#beatInFlight = true;
     this.#nextBeatAt = sentAt + this.#init.heartbeatMs;

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../../sleep.js';
 import { HolderConnection, type ConnectOutcome } from '../../client/holder-connection.js';
 import { RemoteError } from '../../errors.js';
 
@@ -34,7 +34,7 @@ export async function waitForRelease(
       state.refusals++;
       if (state.refusals <= FAST_RETRIES) return;
     }
-    await sleep(backoff(state.refusals++, pollIntervalMs), undefined, signal === undefined ? {} : { signal });
+    await sleep(backoff(state.refusals++, pollIntervalMs), signal);
     return;
   }
   const connection = outcome.connection;
@@ -63,11 +63,11 @@ export async function waitForRelease(
       );
       // A holder at its connection cap says "busy" and hangs up: that is no release.
       if (failure instanceof RemoteError && failure.remoteCode === 'busy') {
-        await sleep(backoff(++state.refusals, pollIntervalMs), undefined, signal === undefined ? {} : { signal }).catch(() => {});
+        await sleep(backoff(++state.refusals, pollIntervalMs), signal).catch(() => {});
       } else if (connection.helloFrame === undefined) {
         // Closed before a word: a holder out of descriptors accepts and drops at once (libuv's EMFILE trick), and
         // so does one that is going away. Retry at once a few times, then back off as for a full backlog.
-        if (++state.refusals > FAST_RETRIES) await sleep(backoff(state.refusals, pollIntervalMs), undefined, signal === undefined ? {} : { signal }).catch(() => {});
+        if (++state.refusals > FAST_RETRIES) await sleep(backoff(state.refusals, pollIntervalMs), signal).catch(() => {});
       } else {
         state.refusals = 0;
       }

@@ -7,8 +7,7 @@ import { FRONT, FrontMarker, QueueTicket, frontTicket, holderTicket, ticketAddre
  * @internal
  */
 export class WaitingLine {
-  readonly #addressOf: (n: number) => string;
-  readonly #frontAddress: string;
+  readonly #prefix: string;
   readonly #lockAddress: string;
   #ticket: QueueTicket | undefined;
   #front: FrontMarker | undefined;
@@ -20,10 +19,16 @@ export class WaitingLine {
   /** Waiters ahead that the line was stuck behind (stopped processes): passed over for the rest of this wait. */
   readonly #stalled = new Set<number>();
 
+  /** Built on first use: the hash in a ticket's address costs a cold process the better part of a millisecond. */
   constructor(prefix: string, lockAddress: string) {
+    this.#prefix = prefix;
     this.#lockAddress = lockAddress;
-    this.#addressOf = (n) => ticketAddress(prefix, lockAddress, n);
-    this.#frontAddress = ticketAddress(prefix, lockAddress, FRONT);
+  }
+
+  readonly #addressOf = (n: number): string => ticketAddress(this.#prefix, this.#lockAddress, n);
+
+  get #frontAddress(): string {
+    return ticketAddress(this.#prefix, this.#lockAddress, FRONT);
   }
 
   /** Our ticket, once in line. */
