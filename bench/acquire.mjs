@@ -40,7 +40,7 @@ export async function run({ quick = false, scale = 1 } = {}) {
       await release();
     },
   };
-  const samples = await interleave(contestants, { warmup: quick ? 50 : 300, rounds });
+  const samples = await interleave(contestants, { warmup: quick ? 50 : 300, rounds, block: 10 });
   rmSync(dir, { recursive: true, force: true });
   return Object.entries(samples).map(([key, s]) => summarize({ group: GROUP, name: key, unit: 'µs', samples: s }));
 }

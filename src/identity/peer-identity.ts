@@ -24,7 +24,12 @@ export async function identifyPeer(socket: Socket): Promise<PeerIdentity> {
  * @internal
  */
 export function peerAuthorizer(allowUids: readonly number[]): (peer: PeerIdentity) => boolean {
+  // Our uid is read now (a later setuid must not widen the rule); the set is built on the first request, off the
+  // acquire path.
   const own = process.getuid?.();
-  const allowed = new Set([0, ...allowUids, ...(own === undefined ? [] : [own])]);
-  return (peer) => peer.verified && peer.uid !== undefined && allowed.has(peer.uid);
+  let allowed: Set<number> | undefined;
+  return (peer) => {
+    allowed ??= new Set([0, ...allowUids, ...(own === undefined ? [] : [own])]);
+    return peer.verified && peer.uid !== undefined && allowed.has(peer.uid);
+  };
 }

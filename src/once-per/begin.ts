@@ -30,7 +30,7 @@ export interface StartedRun {
 /** With `coalesce`: the options plus this acquisition's queue of triggers, which the socket holder serves. @internal */
 export function withRerunQueue(options: NormalizedOptions): NormalizedOptions {
   if (!options.coalesce) return options;
-  return Object.freeze(Object.assign(Object.create(null) as object, options, { reruns: new RerunQueue(options.onRerunRequest) }) as NormalizedOptions);
+  return Object.freeze({ ...options, reruns: new RerunQueue(options.onRerunRequest) });
 }
 
 /**

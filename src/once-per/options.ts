@@ -49,10 +49,9 @@ export function normalizeScheduleOptions(options: ScheduleOptions): NormalizedSc
   if (coalesce !== undefined && typeof coalesce !== 'boolean') throw new InvalidOptionError(`The \`coalesce\` option must be a boolean, got ${typeof coalesce}`);
   if (onRerunRequest !== undefined && typeof onRerunRequest !== 'function') throw new InvalidOptionError('The `onRerunRequest` option must be a function');
   if (onRerunRequest !== undefined && coalesce !== true) throw new InvalidOptionError('The `onRerunRequest` option needs the `coalesce` option');
-  if (oncePer === undefined) {
-    for (const [name, value] of [['windowOffsetMs', windowOffsetMs], ['timeZone', timeZone], ['retryFailed', retryFailed]] as const) {
-      if (value !== undefined) throw new InvalidOptionError(`The \`${name}\` option needs the \`oncePer\` option`);
-    }
+  if (oncePer === undefined && (windowOffsetMs !== undefined || timeZone !== undefined || retryFailed !== undefined)) {
+    const name = windowOffsetMs !== undefined ? 'windowOffsetMs' : timeZone !== undefined ? 'timeZone' : 'retryFailed';
+    throw new InvalidOptionError(`The \`${name}\` option needs the \`oncePer\` option`);
   }
   if (retryFailed !== undefined && typeof retryFailed !== 'boolean') throw new InvalidOptionError(`The \`retryFailed\` option must be a boolean, got ${typeof retryFailed}`);
   const period = oncePer === undefined ? undefined : integer('oncePer', oncePer, 1);

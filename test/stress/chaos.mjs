@@ -3,6 +3,8 @@
 // earlier than the moment the victim could no longer log a record). The checker needs both: on a loaded machine the
 // victim can log ACQUIRED between the two.
 // The parent sends the live worker pids over IPC; half the kills aim at a current holder, found with status().
+// One strike in four is a SIGSTOP instead, for 50-600 ms, then SIGCONT: a stopped waiter at the front of the line
+// must not hold up the ones behind it, and a stopped holder must still be the only one.
 //   node chaos.mjs NAME LOGFILE MIN_MS MAX_MS
 import { openSync, writeSync } from 'node:fs';
 import { status } from '../../dist/index.js';
@@ -25,6 +27,14 @@ for (;;) {
   }
   target ??= pids[Math.floor(Math.random() * pids.length)];
   if (target === undefined) continue;
+  if (Math.random() < 0.25) {
+    try {
+      process.kill(target, 'SIGSTOP');
+      await pause(50 + Math.random() * 550);
+      process.kill(target, 'SIGCONT');
+    } catch {}
+    continue;
+  }
   const before = process.hrtime.bigint();
   try {
     process.kill(target, 'SIGKILL');

@@ -54,8 +54,9 @@ export const abstractBackend: Backend = {
       return stage === 'free' ? lock : Object.assign(lock, { replaced: stage });
     }
     const state: WaitState = { refusals: 0 };
-    const required = requiredUid(options);
-    let squatChecked = required === undefined;
+    // Read once the lock is found busy: a free lock needs neither.
+    let required: number | undefined;
+    let squatChecked: boolean | undefined;
     const line = new WaitingLine(options.prefix, address);
     let took = false;
     try {
@@ -71,6 +72,10 @@ export const abstractBackend: Backend = {
           return new SocketLock({ server, address, name, options, backend: KIND, queueTicket: line.ticket });
         }
         // Busy. Before reporting it or waiting on it, make sure the holder is not a foreign uid (a squatter).
+        if (squatChecked === undefined) {
+          required = requiredUid(options);
+          squatChecked = required === undefined;
+        }
         const checkSquat = !squatChecked && required !== undefined;
         if (!options.wait && request.describeHolder) {
           const { holder, boundUid: uid } = await inspectHolder(address, options.helloTimeoutMs);
