@@ -145,6 +145,18 @@ describe('etcd backend', { skip: unavailable, timeout: 300_000 }, () => {
     assert.equal(output, 'got\n');
   });
 
+  test('a --once-per record lives beside the prefix: etcdctl lock on a parent name is not blocked by it, and list does not show it', async () => {
+    const name = `${lockName('runs')}/child`;
+    const lock = await acquire(name, opts({ oncePer: 86_400_000 }));
+    assert.match(lock.run.fence, /^\d+$/u);
+    await lock.release();
+    assert.deepEqual(server.etcdctl('get', '--prefix', '--keys-only', `onlyone/v1/${name.split('/')[0]}/`).split('\n').filter(Boolean), [], 'nothing left under the lock prefix');
+    assert.equal(JSON.parse(server.etcdctl('get', '--print-value-only', `onlyone/v1.runs/${name}`)).name, name);
+    // Go's Mutex queues on every key under `<prefix><parent>/`: a record there would block this for ever.
+    assert.match(server.etcdctl('lock', '--ttl', '2', `onlyone/v1/${name.split('/')[0]}`, 'echo', 'parent-locked'), /parent-locked/u);
+    assert.equal((await list(opts())).some((holder) => holder.name.includes('runs')), false);
+  });
+
   test('SIGKILL of the holder: a waiter takes over within TTL + 1 s', async (t) => {
     const name = lockName('kill');
     const holder = actor(t, name, opts({ ttlSeconds: TTL }));

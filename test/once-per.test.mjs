@@ -1,5 +1,5 @@
 // --once-per: at most one run started per window, windows on the backend's clock (lockfile: the file system's;
-// postgres: the server's), the run record in the backend, --retry-failed, and abstract's refusal.
+// postgres and etcd: the server's), the run record in the backend, --retry-failed, and abstract's refusal.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, startCli } from './cli-helpers.mjs';
 import { distEntry, lockName } from './helpers.mjs';
+import { etcdUnavailable, startEtcd } from './etcd-server.mjs';
 import { postgresUnavailable, startPostgres } from './postgres-server.mjs';
 
 const { acquire, lastRun, withLock, AlreadyRanError } = await import(distEntry);
@@ -36,17 +37,24 @@ describe('windows', () => {
   });
 });
 
-/** The lockfile and postgres variants of one test: `where` gives the CLI arguments and library options. */
+/**
+ * The lockfile, postgres and etcd variants of one test: `where` gives the CLI arguments of `run` (`args`) and of
+ * `status` (`query`, when they differ) and the library options.
+ */
 function backends() {
   const dirs = [];
   let server;
+  let etcd;
   const unavailable = postgresUnavailable();
+  const noEtcd = etcdUnavailable();
   before(async () => {
     if (!unavailable) server = await startPostgres();
+    if (!noEtcd) etcd = await startEtcd();
   });
   after(async () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     await server?.stop();
+    await etcd?.stop();
   });
   const lockfile = () => {
     const dir = mkdtempSync(join(tmpdir(), 'onlyone-once-'));
@@ -54,9 +62,12 @@ function backends() {
     return { args: ['--backend', 'lockfile', '--dir', dir], options: { backend: 'lockfile', dir } };
   };
   const postgres = () => ({ args: ['--backend', server.url], options: { backend: 'postgres', url: server.url } });
+  // A 2 s lease, so a SIGKILLed holder's lock passes on within the test's patience.
+  const etcdWhere = () => ({ args: ['--backend', etcd.url, '--ttl', '2'], query: ['--backend', etcd.url], options: { backend: 'etcd', url: etcd.url, ttlSeconds: 2 } });
   return [
     ['lockfile', lockfile, undefined],
     ['postgres', postgres, unavailable],
+    ['etcd', etcdWhere, noEtcd],
   ];
 }
 
@@ -64,7 +75,7 @@ for (const [kind, where, skip] of backends()) {
   describe(`once per window on ${kind}`, { skip }, () => {
     test('a second run in the same window exits with the conflict status and says who ran', async () => {
       const name = lockName('once');
-      const { args } = where();
+      const { args, query } = where();
       const first = await cli(['run', ...args, '--once-per', '1d', name, '--', 'sh', '-c', 'echo first $ONLYONE_WINDOW'], { env: { ONLYONE_WINDOW: 'inherited' } });
       assert.equal(first.code, 0, first.stderr);
       assert.match(first.stdout, /^first \d{4}-\d\d-\d\dT00:00:00\.000Z\n$/u);
@@ -78,22 +89,22 @@ for (const [kind, where, skip] of backends()) {
 
     test('status shows the last run, and --json carries it', async () => {
       const name = lockName('status');
-      const { args } = where();
+      const { args, query } = where();
       assert.equal((await cli(['run', ...args, '--once-per', '1d', '--offset', '2h30m', name, '--', 'sh', '-c', 'exit 4'])).code, 4);
-      const text = await cli(['status', ...args, name]);
+      const text = await cli(['status', ...(query ?? args), name]);
       assert.equal(text.code, 1);
       assert.match(text.stdout, /last run: started .* UTC on .+ \(pid \d+\), exit 4\n/u);
-      const { lastRun: run } = JSON.parse((await cli(['status', ...args, '--json', name])).stdout);
+      const { lastRun: run } = JSON.parse((await cli(['status', ...(query ?? args), '--json', name])).stdout);
       assert.equal(run.exit, 4);
       assert.match(run.window.start, /T02:30:00\.000Z$/u);
       assert.equal(Date.parse(run.window.end) - Date.parse(run.window.start), 24 * HOUR);
       assert.ok(Date.parse(run.startedAt) <= Date.parse(run.endedAt));
-      if (kind === 'postgres') assert.match(run.fence, /^\d+$/u);
+      if (kind !== 'lockfile') assert.match(run.fence, /^\d+$/u);
     });
 
     test('a failed run uses up its window, unless --retry-failed', async () => {
       const name = lockName('retry');
-      const { args } = where();
+      const { args, query } = where();
       assert.equal((await cli(['run', ...args, '--once-per', '1d', name, '--', 'sh', '-c', 'exit 3'])).code, 3);
       assert.equal((await cli(['run', ...args, '--once-per', '1d', name, '--', 'true'])).code, 75);
       const retried = await cli(['run', ...args, '--once-per', '1d', '--retry-failed', name, '--', 'sh', '-c', 'echo again']);
@@ -105,7 +116,7 @@ for (const [kind, where, skip] of backends()) {
 
     test('a run whose onlyone was SIGKILLed still counts as started; --retry-failed runs again', async () => {
       const name = lockName('crash');
-      const { args } = where();
+      const { args, query } = where();
       const run = startCli(['run', ...args, '--once-per', '1d', name, '--', 'sh', '-c', 'echo "started $$."; exec sleep 30']);
       await run.waitFor('.');
       run.child.kill('SIGKILL');
@@ -114,7 +125,7 @@ for (const [kind, where, skip] of backends()) {
       // flock(1)): end it, so the next run is decided by the record, not by how long the orphan sleeps.
       const orphan = Number(/started (\d+)\./u.exec(run.stdout)?.[1]);
       try { process.kill(orphan, 'SIGKILL'); } catch { /* already gone: a leased backend's guard killed it */ }
-      const { lastRun: record } = JSON.parse((await cli(['status', ...args, '--json', name])).stdout);
+      const { lastRun: record } = JSON.parse((await cli(['status', ...(query ?? args), '--json', name])).stdout);
       assert.equal(record.endedAt, null);
       let again;
       for (let i = 0; i < 100; i++) {
@@ -135,7 +146,7 @@ for (const [kind, where, skip] of backends()) {
 
     test('windows come from the backend, not from a host whose clock is hours off', { skip: process.platform !== 'linux' && 'libfaketime' }, async () => {
       const name = lockName('skew');
-      const { args } = where();
+      const { args, query } = where();
       const before = Date.now();
       // The host's clock is 3 hours ahead: a window cut on it would be the 1-hour window three hours from now.
       const skewed = await cli(['run', ...args, '--once-per', '1h', name, '--', 'node', '-e', 'console.log(Date.now())'], {
@@ -143,7 +154,7 @@ for (const [kind, where, skip] of backends()) {
       });
       assert.equal(skewed.code, 0, skewed.stderr);
       assert.ok(Number(skewed.stdout) - before > 2.9 * HOUR, `libfaketime does not shift Node's clock here: ${skewed.stdout}`);
-      const { lastRun: record } = JSON.parse((await cli(['status', ...args, '--json', name])).stdout);
+      const { lastRun: record } = JSON.parse((await cli(['status', ...(query ?? args), '--json', name])).stdout);
       const start = Date.parse(record.window.start);
       assert.ok(start <= before && before < start + HOUR + 60_000, `window ${record.window.start} does not contain the real time ${new Date(before).toISOString()}`);
       assert.ok(Math.abs(Date.parse(record.startedAt) - before) < 10 * 60_000, `start ${record.startedAt} was taken from the skewed clock`);
@@ -191,7 +202,7 @@ describe('once per window on abstract', () => {
   test('is a clear usage error that names the backends that work', async () => {
     const result = await cli(['run', '--backend', 'abstract', '--once-per', '1d', lockName('abs'), '--', 'true']);
     assert.equal(result.code, 64);
-    assert.match(result.stderr, /^onlyone: --once-per needs a backend that stores run records, 'lockfile' or 'postgres'; the 'abstract' backend has no storage/u);
+    assert.match(result.stderr, /^onlyone: --once-per needs a backend that stores run records, 'lockfile', 'postgres' or 'etcd'; the 'abstract' backend has no storage/u);
     await assert.rejects(acquire(lockName('abs'), { backend: 'abstract', oncePer: 1000 }), { code: 'ERR_INVALID_OPTION' });
   });
 

@@ -117,8 +117,8 @@ Options:
   --max-delay DURATION          loops: the longest pause (default 60s); a run that succeeded or lasted
                                 this long (and 10s) brings the pause back to --restart-delay
   --once-per DURATION           at most one run started per window of DURATION (90, 30s, 5m, 2h30m,
-                                1d), across every host on the backend (lockfile, postgres); windows
-                                are cut on the backend's clock, never this host's. A run already
+                                1d), across every host on the backend (lockfile, postgres, etcd);
+                                windows are cut on the backend's clock, never this host's. A run already
                                 started in this window: exit 75 (-E), 'already ran in this window'
   --offset DURATION             windows start DURATION after midnight (--once-per 1d --offset 2h30m)
   --tz ZONE                     cut windows on ZONE's wall clock (Europe/Paris); UTC by default
@@ -206,7 +206,7 @@ not taken with 'onlyone lock'; 64 usage; 69 unavailable.
   status: `Usage: onlyone status NAME [--json] [--slots N]
 
 Prints who holds NAME: pid, user, command line, how long. Exit 0 when held, 1 when free.
-On backends that keep run records (lockfile, postgres), also the last --once-per run: its window,
+On backends that keep run records (lockfile, postgres, etcd), also the last --once-per run: its window,
 host, pid, start, end and exit (--json: lastRun, null when there is none).
 
 Options:

@@ -46,7 +46,7 @@ export function checkOncePer(backend: Backend, options: NormalizedOptions): void
   }
   if (options.oncePer === undefined) return;
   if (backend.ledger === undefined) {
-    throw new InvalidOptionError(`The \`oncePer\` option needs a backend that stores run records, 'lockfile' or 'postgres'; the '${backend.kind}' backend has no storage`);
+    throw new InvalidOptionError(`The \`oncePer\` option needs a backend that stores run records, 'lockfile', 'postgres' or 'etcd'; the '${backend.kind}' backend has no storage`);
   }
   for (const option of ['slots', 'replace'] as const) {
     if (options[option] !== undefined) throw new InvalidOptionError(`The \`oncePer\` and \`${option}\` options cannot be used together`);

@@ -63,8 +63,18 @@ export class EtcdGateway {
    * Aborting `signal` rejects with its reason.
    */
   async call(path: string, body: Json, signal?: AbortSignal, timeoutMs: number = REQUEST_TIMEOUT_MS): Promise<Json> {
-    const answer = await this.#send(path, body, signal, timeoutMs, false);
-    return readOne(typeof answer === 'string' ? answer : await readText(answer), path);
+    return (await this.callWithClock(path, body, signal, timeoutMs)).answer;
+  }
+
+  /**
+   * One unary call, with the answering member's clock: its HTTP `Date` header, in ms since the epoch (whole seconds;
+   * undefined when the header is missing or unreadable). The `oncePer` windows are read on it, never on ours.
+   */
+  async callWithClock(path: string, body: Json, signal?: AbortSignal, timeoutMs: number = REQUEST_TIMEOUT_MS): Promise<{ answer: Json; serverNow: number | undefined }> {
+    const sent = await this.#send(path, body, signal, timeoutMs, false);
+    if (!('text' in sent)) return { answer: readOne(await readText(sent), path), serverNow: undefined };
+    const serverNow = sent.date === undefined ? Number.NaN : Date.parse(sent.date);
+    return { answer: readOne(sent.text, path), serverNow: Number.isFinite(serverNow) ? serverNow : undefined };
   }
 
   /**
@@ -73,11 +83,11 @@ export class EtcdGateway {
    */
   async stream(path: string, body: Json, signal: AbortSignal, unref = false): Promise<AsyncIterable<Json>> {
     const answer = await this.#send(path, body, signal, REQUEST_TIMEOUT_MS, true, unref);
-    return lines(typeof answer === 'string' ? Readable.from([answer]) : answer, path);
+    return lines('text' in answer ? Readable.from([answer.text]) : answer, path);
   }
 
-  /** The answer's text, or for a stream that was accepted, the response to read lines from. */
-  async #send(path: string, body: Json, signal: AbortSignal | undefined, timeoutMs: number, streaming: boolean, unref = false): Promise<IncomingMessage | string> {
+  /** The answer's text and `Date` header, or for a stream that was accepted, the response to read lines from. */
+  async #send(path: string, body: Json, signal: AbortSignal | undefined, timeoutMs: number, streaming: boolean, unref = false): Promise<IncomingMessage | { text: string; date: string | undefined }> {
     const { endpoints } = this.#target;
     let lastError: unknown;
     for (let tried = 0; tried < endpoints.length; tried++) {
@@ -115,7 +125,7 @@ export class EtcdGateway {
           }
           this.#current = index;
           if (error !== undefined) throw error;
-          return text;
+          return { text, date: response.headers.date };
         } catch (error) {
           if (signal?.aborted === true) throw signal.reason;
           if ((error instanceof EtcdServerError && !error.transient) || error instanceof BackendError) throw error;

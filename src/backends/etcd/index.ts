@@ -4,6 +4,7 @@
 //   hold     keepalive every TTL/3; lost TTL − margin after the send time of the last answered keepalive.
 //   release  revoke the lease: the key goes with it, and the next waiter's watch fires.
 //   fence    the key's create revision. status/list read the keys; each holder's value is its hello (JSON).
+//   oncePer  the last run of each lock in `<prefix without its slash>.runs/<name>`, on the member's clock (runs.ts).
 // See docs/etcd.md. No messages, no replace: nothing connects to a holder on another machine.
 import { checkText } from '../../address.js';
 import { BackendError, InvalidOptionError, LockBusyError, OnlyoneError } from '../../errors.js';
@@ -16,6 +17,7 @@ import { b64, lockDir, lockNameOf, prefixEnd } from './keys.js';
 import { EtcdLease } from './lease.js';
 import { EtcdLock } from './lock.js';
 import { contenders, enqueue, waitTurn, type Queued, type Wanted } from './mutex.js';
+import { etcdLedger, lastRun } from './runs.js';
 import { parseEtcdUrl } from './url.js';
 
 const KIND = 'etcd';
@@ -143,5 +145,22 @@ export const etcdBackend: Backend = {
       if (lock !== undefined && !holders.has(lock)) holders.set(lock, holderOf(contender, lock, options.scope, undefined));
     }
     return [...holders.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  },
+
+  async ledger(name: string, options: NormalizedOptions, lock: BackendLock) {
+    const gateway = gatewayFor(options);
+    const ledger = etcdLedger(gateway, options.prefix, name, lock);
+    const wrapped = <T>(step: () => Promise<T>): Promise<T> => step().catch((error: unknown) => Promise.reject(backendError(error, gateway, undefined)));
+    return { read: () => wrapped(() => ledger.read()), start: (record) => wrapped(() => ledger.start(record)), end: (record, exit) => wrapped(() => ledger.end(record, exit)) };
+  },
+
+  async lastRun(name: string, options: NormalizedOptions) {
+    checkText('lock name', name);
+    const gateway = gatewayFor(options);
+    try {
+      return await lastRun(gateway, options.prefix, name);
+    } catch (error) {
+      throw backendError(error, gateway, undefined);
+    }
   },
 };
