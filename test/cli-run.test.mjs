@@ -5,7 +5,9 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { lockName } from './helpers.mjs';
-import { cli, holdWithCli, startCli } from './cli-helpers.mjs';
+import { cli, cliPath, holdWithCli, startCli } from './cli-helpers.mjs';
+import { spawnSync } from 'node:child_process';
+import { isRoot, runnableFor, testUser } from './identity-helpers.mjs';
 
 const user = userInfo().username;
 const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -152,6 +154,27 @@ test('a missing command exits 127, a non-executable one 126, and the lock is rel
   }
   assert.equal((await cli(['status', name])).code, 1);
   assert.equal((await cli(['run', name, '--', 'true'])).code, 0);
+});
+
+test('a missing command is "not found" (127) even when PATH holds a directory the user cannot search', (t) => {
+  // execvp reports EACCES then, which spawn passes on; a shell says "command not found", and so must onlyone.
+  const locked = mkdtempSync(join(tmpdir(), 'onlyone-unsearchable-'));
+  t.after(() => rmSync(locked, { recursive: true, force: true }));
+  const name = lockName('cli-path');
+  let result;
+  if (isRoot) {
+    // Root searches any directory: run the CLI as another user, for whom a 0700 root directory is unsearchable.
+    chmodSync(locked, 0o700);
+    const user = testUser();
+    const { node, distEntry } = runnableFor(user);
+    const main = join(distEntry, '..', 'cli', 'main.js');
+    result = spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', node, main, 'run', name, '--', 'onlyone-no-such-command-xyz'], { encoding: 'utf8', env: { ...process.env, PATH: `${locked}:/usr/bin:/bin` } });
+  } else {
+    chmodSync(locked, 0o000);
+    t.after(() => chmodSync(locked, 0o700));
+    result = spawnSync(process.execPath, [cliPath, 'run', name, '--', 'onlyone-no-such-command-xyz'], { encoding: 'utf8', env: { ...process.env, PATH: `${locked}:/usr/bin:/bin` } });
+  }
+  assert.deepEqual([result.status, result.stderr], [127, 'onlyone: onlyone-no-such-command-xyz: command not found\n']);
 });
 
 test('the run path loads neither koffi nor the unbundled library', async () => {

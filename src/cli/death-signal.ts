@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { commandCandidates } from './command-path.js';
+import { join } from 'node:path';
 
 /** util-linux's setpriv: sets PR_SET_PDEATHSIG, then execs the command (same pid). */
 const SETPRIV_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin'];
@@ -23,8 +24,7 @@ function findSetpriv(): string | undefined {
 
 /** Whether `file` would be found and run by execvp (so that "command not found" stays onlyone's own message). @internal */
 export function runnable(file: string): boolean {
-  if (file.includes('/')) return executable(file);
-  return (process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter).some((dir) => executable(join(dir || '.', file)));
+  return commandCandidates(file).some(executable);
 }
 
 /**

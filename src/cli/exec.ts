@@ -1,6 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
+import { commandCandidates } from './command-path.js';
 import { constants as os } from 'node:os';
-import { delimiter, join } from 'node:path';
 import type { Lock } from '../index.js';
 import type { Parsed } from './args.js';
 import { caller } from './caller.js';
@@ -92,8 +92,7 @@ function commandEnv(lock: Lock, fd: number): NodeJS.ProcessEnv {
 
 /** `file` as execvp(3) would find it: a path as given, otherwise the first executable file of that name on PATH. */
 function resolveCommand(file: string): string | undefined {
-  const candidates = file.includes('/') ? [file] : (process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter).map((dir) => join(dir === '' ? '.' : dir, file));
-  for (const candidate of candidates) {
+  for (const candidate of commandCandidates(file)) {
     try {
       accessSync(candidate, constants.X_OK);
       if (statSync(candidate).isFile()) return candidate;

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsOnPath } from './command-path.js';
 import type { Lock } from '../index.js';
 import { CommandTree } from './command-tree.js';
 import { caller } from './caller.js';
@@ -283,7 +284,9 @@ function commandEnv(lock: Lock, base: Readonly<Record<string, string | undefined
 }
 
 function cannotRun(file: string, error: unknown): Outcome {
-  const code = (error as NodeJS.ErrnoException).code;
+  const reported = (error as NodeJS.ErrnoException).code;
+  // EACCES from a PATH directory we may not search, with the command in none: not found, as a shell says.
+  const code = reported === 'EACCES' && !existsOnPath(file) ? 'ENOENT' : reported;
   const why = code === 'ENOENT' ? 'command not found' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
   process.stderr.write(`onlyone: ${file}: ${why}\n`);
   return { code: code === 'ENOENT' ? ExitCode.notFound : ExitCode.cannotExecute };
