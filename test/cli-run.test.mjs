@@ -159,7 +159,10 @@ test('a missing command exits 127, a non-executable one 126, and the lock is rel
 test('a missing command is "not found" (127) even when PATH holds a directory the user cannot search', (t) => {
   // execvp reports EACCES then, which spawn passes on; a shell says "command not found", and so must onlyone.
   const locked = mkdtempSync(join(tmpdir(), 'onlyone-unsearchable-'));
-  t.after(() => rmSync(locked, { recursive: true, force: true }));
+  t.after(() => {
+    chmodSync(locked, 0o700);
+    rmSync(locked, { recursive: true, force: true });
+  });
   const name = lockName('cli-path');
   let result;
   if (isRoot) {
@@ -171,7 +174,6 @@ test('a missing command is "not found" (127) even when PATH holds a directory th
     result = spawnSync('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', node, main, 'run', name, '--', 'onlyone-no-such-command-xyz'], { encoding: 'utf8', env: { ...process.env, PATH: `${locked}:/usr/bin:/bin` } });
   } else {
     chmodSync(locked, 0o000);
-    t.after(() => chmodSync(locked, 0o700));
     result = spawnSync(process.execPath, [cliPath, 'run', name, '--', 'onlyone-no-such-command-xyz'], { encoding: 'utf8', env: { ...process.env, PATH: `${locked}:/usr/bin:/bin` } });
   }
   assert.deepEqual([result.status, result.stderr], [127, 'onlyone: onlyone-no-such-command-xyz: command not found\n']);
