@@ -1,7 +1,7 @@
 // Shared helpers for tests: random lock names and real holder processes.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -10,6 +10,18 @@ import { fileURLToPath } from 'node:url';
 
 export const fixture = (file) => fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url));
 export const distEntry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+
+/** Opens /dev/null until this process is out of descriptors (EMFILE); returns the descriptors it took. */
+export function exhaustDescriptors() {
+  const taken = [];
+  for (;;) {
+    try {
+      taken.push(openSync('/dev/null', 'r'));
+    } catch {
+      return taken;
+    }
+  }
+}
 
 /** A lock name no other test uses. */
 export function lockName(tag = 't') {

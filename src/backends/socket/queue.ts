@@ -16,8 +16,16 @@ const MAX_TICKET_PROBES = 100_000;
  * @internal
  */
 export function ticketAddress(prefix: string, lockAddress: string, n: number | typeof FRONT): string {
-  const body = `${prefix}q/${fnv1a64(lockAddress)}/${n}`;
-  return `\0${body}${'\0'.repeat(Math.max(0, 107 - Buffer.byteLength(body)))}`;
+  return lineAddresses(prefix, lockAddress)(n);
+}
+
+/** `ticketAddress` for one lock, its hash computed once: a newcomer looks at every ticket of the line. @internal */
+export function lineAddresses(prefix: string, lockAddress: string): (n: number | typeof FRONT) => string {
+  const line = `${prefix}q/${fnv1a64(lockAddress)}/`;
+  return (n) => {
+    const body = `${line}${n}`;
+    return `\0${body}${'\0'.repeat(Math.max(0, 107 - Buffer.byteLength(body)))}`;
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { FRONT, FrontMarker, QueueTicket, frontTicket, holderTicket, ticketAddress, waitForPredecessor } from './queue.js';
+import { FRONT, FrontMarker, QueueTicket, frontTicket, holderTicket, lineAddresses, waitForPredecessor } from './queue.js';
 
 /**
  * One waiter's use of the line for a lock (see queue.ts): take a ticket on the first wait, wait behind the
@@ -19,16 +19,23 @@ export class WaitingLine {
   /** Waiters ahead that the line was stuck behind (stopped processes): passed over for the rest of this wait. */
   readonly #stalled = new Set<number>();
 
-  /** Built on first use: the hash in a ticket's address costs a cold process the better part of a millisecond. */
   constructor(prefix: string, lockAddress: string) {
     this.#prefix = prefix;
     this.#lockAddress = lockAddress;
   }
 
-  readonly #addressOf = (n: number): string => ticketAddress(this.#prefix, this.#lockAddress, n);
+  /** The line's addresses, built on first use: the hash in them costs a cold process a fraction of a millisecond. */
+  #addresses: ((n: number | typeof FRONT) => string) | undefined;
+
+  readonly #addressOf = (n: number): string => this.#address(n);
+
+  #address(n: number | typeof FRONT): string {
+    this.#addresses ??= lineAddresses(this.#prefix, this.#lockAddress);
+    return this.#addresses(n);
+  }
 
   get #frontAddress(): string {
-    return ticketAddress(this.#prefix, this.#lockAddress, FRONT);
+    return this.#address(FRONT);
   }
 
   /** Our ticket, once in line. */
